@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * sysgenid: the system generation counter, /dev/sysgenid.
+ *
+ * The counter is a __u32 that moves on every system generation event: a
+ * virtual machine restored from a snapshot or cloned, or an update forced by
+ * a privileged orchestrator. It wraps from 0xffffffff to 0, so compare
+ * generations with != only.
+ *
+ * read() on /dev/sysgenid blocks until the file is outdated (an event
+ * happened since it was opened or last confirmed), then returns the current
+ * generation as a native-endian __u32; write() of that value confirms it.
+ * poll() reports EPOLLIN while the file is outdated. A read-only shared
+ * mapping of offset 0 shows the current generation in its first four bytes.
+ *
+ * Every ioctl takes its argument by value in the ioctl's unsigned long and
+ * returns its result as the syscall's return value: no pointer is passed.
+ */
+#ifndef _UAPI_LINUX_SYSGENID_H
+#define _UAPI_LINUX_SYSGENID_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define SYSGENID_DEVICE		"/dev/sysgenid"
+
+/* Size of a generation as read(), write() and the mapping carry it. */
+#define SYSGENID_GEN_SIZE	sizeof(__u32)
+
+/* The numbering of the v4 patch. */
+#define SYSGENID_IOCTL		0x2d
+
+/**
+ * define SYSGENID_GET_OUTDATED_WATCHERS - count the outdated watchers
+ *
+ * Argument: none.
+ *
+ * Return: the number of tracked files (watchers) that lived through a
+ * generation event and have not confirmed it yet.
+ */
+#define SYSGENID_GET_OUTDATED_WATCHERS	_IO(SYSGENID_IOCTL, 1)
+
+/**
+ * define SYSGENID_WAIT_WATCHERS - wait until no watcher is outdated
+ *
+ * Argument: a timeout in milliseconds, 0 to wait without a timeout.
+ *
+ * Return: 0 once no tracked file is outdated. Fails with EINTR when the
+ * caller's own file is tracked and outdated, at once or because an event
+ * arrived while waiting: handle the event, confirm, and call again. Fails
+ * with ETIME when the timeout expires and with EINVAL for a timeout above
+ * 0xffffffff.
+ */
+#define SYSGENID_WAIT_WATCHERS		_IO(SYSGENID_IOCTL, 2)
+
+/**
+ * define SYSGENID_FORCE_GEN_UPDATE - force a generation event
+ *
+ * Argument: the minimum new generation. The counter moves to it when it is
+ * ahead of the current generation in serial-number arithmetic
+ * ((__s32)(min - current) > 0), else to the current generation plus one.
+ *
+ * Return: 0. Fails with EPERM unless the caller has CAP_CHECKPOINT_RESTORE
+ * or CAP_SYS_ADMIN in the initial user namespace, and with EINVAL for a
+ * minimum above 0xffffffff.
+ */
+#define SYSGENID_FORCE_GEN_UPDATE	_IO(SYSGENID_IOCTL, 3)
+
+/* The numbering deployed from patch v6 on. */
+#define SYSGENID_IOCTL_V6	0xE4
+
+/**
+ * define SYSGENID_SET_WATCHER_TRACKING - count this file as a watcher or not
+ *
+ * Argument: 1 to track the file, 0 to stop tracking it. Files opened with
+ * write access are tracked from open(); read-only files never are.
+ *
+ * Return: 0. Fails with EBADF on a file opened without write access and
+ * with EINVAL for an argument other than 0 or 1.
+ */
+#define SYSGENID_SET_WATCHER_TRACKING	_IO(SYSGENID_IOCTL_V6, 1)
+
+/**
+ * define SYSGENID_WAIT_WATCHERS_V6 - SYSGENID_WAIT_WATCHERS, v6 numbering
+ */
+#define SYSGENID_WAIT_WATCHERS_V6	_IO(SYSGENID_IOCTL_V6, 2)
+
+/**
+ * define SYSGENID_TRIGGER_GEN_UPDATE - SYSGENID_FORCE_GEN_UPDATE, v6 numbering
+ */
+#define SYSGENID_TRIGGER_GEN_UPDATE	_IO(SYSGENID_IOCTL_V6, 3)
+
+#endif /* _UAPI_LINUX_SYSGENID_H */
