@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# sysgenid: top-level targets. docs/HACKING.md explains the layout.
+#
+#   make            build the module for the running kernel's headers, the
+#                   library, the command and the examples
+#   make check      boot each kernel of $(KERNELS) in QEMU and run every test
+#   make demo       clone a VM and watch sysgenid tell each clone
+#   make bench      print the figures
+#   make style      checkpatch.pl --strict on the kernel code
+#   make sparse     sparse (C=2) on the kernel code
+
+KERNELS ?= 6.1 6.12
+KVER ?= $(shell tests/vm/kver $(firstword $(KERNELS)))
+BUILD := $(CURDIR)/build
+export BUILD
+
+# Parts that stage files into the guest (each has a `stage` target).
+STAGE_DIRS := tests/module
+
+.PHONY: all module stage check demo bench style sparse clean
+
+all: module
+
+module:
+	$(MAKE) -C module KVER=$(KVER)
+
+# Everything the guest of kernel $(KVER) needs, under build/guest*/.
+stage:
+	$(MAKE) -C module stage KVER=$(KVER)
+	set -e; for d in $(STAGE_DIRS); do $(MAKE) -C $$d stage KVER=$(KVER); done
+
+check:
+	tests/vm/check $(KERNELS)
+
+style sparse:
+	$(MAKE) -C module $@ KVER=$(KVER)
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C module clean

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel API differences between the kernels sysgenid builds for, kept
+ * here so that the driver reads as it would upstream.
+ */
+#ifndef _SYSGENID_COMPAT_H
+#define _SYSGENID_COMPAT_H
+
+#include <linux/mm.h>
+#include <linux/version.h>
+
+/* v6.3 made vma->vm_flags read-only and added accessors. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void vm_flags_clear(struct vm_area_struct *vma,
+				  unsigned long flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
+
+#endif /* _SYSGENID_COMPAT_H */
