@@ -18,4 +18,12 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
+/*
+ * v6.10 moved the built-in vmgenid driver from the ACPI bus to the platform
+ * bus. sysgenid_acpi binds on the same bus, so that one device is driven by
+ * one of the two, never both.
+ */
+#define SYSGENID_VMGENID_PLATFORM_DRIVER \
+	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0))
+
 #endif /* _SYSGENID_COMPAT_H */
