@@ -1,0 +1,283 @@
+# SPDX-License-Identifier: GPL-2.0
+"""vmctl: boot, save and clone QEMU guests, and talk to them.
+
+Python 3 standard library only. A Guest is one QEMU process started by
+tests/vm/boot with a VM generation ID device, a QMP socket and the results
+channel (ttyS1) on a unix socket. The guest runs /bin/clone-agent
+(tests/clone/clone-agent), which executes commands sent over that channel.
+
+    g = Guest(kver, initrd, workdir, "origin", guid="auto")
+    g.wait_ready()                  # the agent is up
+    g.run("clone-watchers read")    # -> (status, output lines)
+    g.save(image)                   # QMP migrate to a file; g stays paused
+    g.quit()
+    c = Guest(kver, initrd, workdir, "clone1", guid="auto", incoming=image)
+    c.wait_incoming()               # state loaded, still paused
+    t = c.cont()                    # host clock (time.monotonic) of QMP cont
+    c.wait_line(lambda l: l.startswith("@w read confirmed"), 60)
+
+A clone is started with the same command line as its origin (same machine,
+memory, CPUs, devices and chardev ids); only the paths of its sockets and
+the GUID differ. The GUID is not part of the migration stream: QEMU writes
+the clone's own GUID into guest memory after loading the state and raises
+the ACPI notification, which the guest handles once resumed.
+
+Every wait has a guard; a guard that fires raises Timeout, which callers
+count as a failure.
+"""
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOOT = os.path.join(HERE, "boot")
+
+
+class Timeout(Exception):
+    """A guard fired."""
+
+
+class VMError(Exception):
+    """QEMU failed, or a QMP command did."""
+
+
+def _connect_unix(path, proc, timeout):
+    """Connect to a server socket that QEMU creates soon after it starts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise VMError("QEMU exited with status %d" % proc.returncode)
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+        if time.monotonic() > deadline:
+            raise Timeout("no socket %s after %d s" % (path, timeout))
+        time.sleep(0.05)
+
+
+class QMP:
+    """A minimal QMP client: one command at a time, events kept."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.file = sock.makefile("rwb", buffering=0)
+        self.events = []
+        self._recv()                    # the greeting
+        self.cmd("qmp_capabilities")
+
+    def _recv(self):
+        line = self.file.readline()
+        if not line:
+            raise VMError("QMP connection closed")
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.file.write(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = self._recv()
+            if "event" in r:
+                self.events.append(r)
+            elif "error" in r:
+                raise VMError("%s: %s" % (name, r["error"]["desc"]))
+            elif "return" in r:
+                return r["return"]
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+class Guest:
+    """One QEMU guest running clone-agent."""
+
+    def __init__(self, kver, initrd, workdir, name, guid="auto",
+                 incoming=None, mem="512M", smp=2, append="", limit=600):
+        self.name = name
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        p = os.path.join(workdir, name)
+        self.console = p + ".console"
+        self.qmp_path = p + ".qmp"
+        self.res_path = p + ".res"
+        for f in (self.console, self.qmp_path, self.res_path):
+            if os.path.exists(f):
+                os.unlink(f)
+
+        args = [BOOT, "-c", self.console,
+                "-R", "socket,path=%s,server=on,wait=off" % self.res_path,
+                "-g", guid, "-m", mem, "-s", str(smp), "-t", str(limit),
+                "-a", "sysgenid.init=/bin/clone-agent"]
+        if append:
+            args += ["-a", append]
+        args += [kver, initrd, "--",
+                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        if incoming:
+            # -S: stay paused after loading, until cont.
+            args += ["-S", "-incoming", "exec:cat " + shlex.quote(incoming)]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+        self.lines = []                 # (host monotonic time, line)
+        self.cond = threading.Condition()
+        self.closed = False
+        self._next_id = 0
+        self._consumed = 0              # run() answers are looked for here on
+        try:
+            self.qmp = QMP(_connect_unix(self.qmp_path, self.proc, 30))
+            self.res = _connect_unix(self.res_path, self.proc, 30)
+        except Exception:
+            self.kill()
+            raise
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        buf = b""
+        while True:
+            try:
+                data = self.res.recv(4096)
+            except OSError:
+                data = b""
+            now = time.monotonic()
+            if not data:
+                with self.cond:
+                    self.closed = True
+                    self.cond.notify_all()
+                return
+            buf += data
+            *whole, buf = buf.split(b"\n")
+            with self.cond:
+                for raw in whole:
+                    line = raw.decode(errors="replace").rstrip("\r")
+                    self.lines.append((now, line))
+                self.cond.notify_all()
+
+    def wait_line(self, pred, timeout, start=0):
+        """First (time, line) from index start on with pred(line) true."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    if pred(self.lines[i][1]):
+                        return self.lines[i]
+                    i += 1
+                if self.proc.poll() is not None:
+                    raise VMError("%s: QEMU exited with status %d (see %s)" %
+                                  (self.name, self.proc.returncode,
+                                   self.console))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout("%s: no matching line after %g s" %
+                                  (self.name, timeout))
+                self.cond.wait(min(left, 0.5))
+
+    def matching(self, pred):
+        """Every (time, line) so far with pred(line) true."""
+        with self.cond:
+            return [(t, l) for t, l in self.lines if pred(l)]
+
+    def wait_ready(self, timeout=180):
+        self.wait_line(lambda l: l == "@agent ready", timeout)
+
+    def run(self, cmd, timeout=60):
+        """Run cmd in the guest: (exit status, list of output lines)."""
+        self._next_id += 1
+        tag = "%d" % self._next_id
+        with self.cond:
+            start = len(self.lines)
+        self.res.sendall(("%s %s\n" % (tag, cmd)).encode())
+        _, end = self.wait_line(lambda l: l.startswith(tag + "= "), timeout,
+                                start)
+        out = [l[len(tag) + 2:] for _, l in
+               self.matching(lambda l: l.startswith(tag + "| "))]
+        return int(end[len(tag) + 2:]), out
+
+    def check(self, cmd, timeout=60):
+        """run(), raising VMError on a non-zero status; the output lines."""
+        status, out = self.run(cmd, timeout)
+        if status:
+            raise VMError("%s: `%s` exited %d: %s" %
+                          (self.name, cmd, status, " / ".join(out)))
+        return out
+
+    def save(self, path, timeout=300):
+        """Save the running guest's state to path; the guest stays paused."""
+        if os.path.exists(path):
+            os.unlink(path)
+        # Throttling only slows a local save down.
+        self.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 40})
+        self.qmp.cmd("migrate", uri="exec:cat > " + shlex.quote(path))
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.qmp.cmd("query-migrate").get("status")
+            if st == "completed":
+                return
+            if st in ("failed", "cancelled"):
+                raise VMError("%s: migration %s" % (self.name, st))
+            if time.monotonic() > deadline:
+                raise Timeout("%s: save not done after %d s" %
+                              (self.name, timeout))
+            time.sleep(0.1)
+
+    def wait_incoming(self, timeout=300):
+        """Wait until an incoming guest has loaded its state."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = self.qmp.cmd("query-status")["status"]
+            if st != "inmigrate":
+                if st not in ("paused", "prelaunch"):
+                    raise VMError("%s: state %s after loading" %
+                                  (self.name, st))
+                return
+            if time.monotonic() > deadline:
+                raise Timeout("%s: still loading after %d s" %
+                              (self.name, timeout))
+            time.sleep(0.05)
+
+    def cont(self):
+        """Resume the guest; the host time (time.monotonic) of the cont."""
+        t = time.monotonic()
+        self.qmp.cmd("cont")
+        return t
+
+    def guid(self):
+        return self.qmp.cmd("query-vm-generation-id")["guid"]
+
+    def quit(self, timeout=30):
+        try:
+            self.qmp.cmd("quit")
+        except (VMError, OSError):
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._close()
+
+    def kill(self):
+        if self.proc.poll() is None:
+            # tests/vm/boot runs QEMU under timeout(1) in its own session.
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._close()
+
+    def _close(self):
+        for s in ("qmp", "res"):
+            obj = getattr(self, s, None)
+            if obj is not None:
+                try:
+                    obj.close()
+                except OSError:
+                    pass
