@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# CRIU action script: a restored process tree is a copy of the past, as a
+# VM restored from a snapshot is, so it must see a new system generation.
+#
+#   criu restore --action-script /path/to/sysgenid-action.sh ...
+#
+# post-restore runs once everything is restored and before the tasks run
+# again: they resume with the new generation already mapped. Without the
+# privilege to bump (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), the script
+# fails and so does the restore: better no clone than one unaware of it.
+# SYSGENID names the command if it is not on PATH.
+
+case ${CRTOOLS_SCRIPT_ACTION:-} in
+post-restore)
+	exec "${SYSGENID:-sysgenid}" bump >/dev/null
+	;;
+esac
+exit 0
