@@ -1,12 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# tests/build/flavours [SERIES...]
+# tests/build/host-flavours.t [SERIES|RELEASE...]     (make check-flavours)
 #
 # Build matrix, on the host: build the modules with W=1 against the newest
 # headers of every amd64 flavour (generic, cloud, rt) that the package
-# archive offers for each kernel SERIES (default: 6.1 6.12). Missing headers
-# packages are installed with apt-get (headers only, never an image).
+# archive offers for each kernel SERIES (default: 6.1 6.12; a release such
+# as 6.1.0-56-amd64, as `make check` passes, stands for its series).
+# Missing headers packages are installed with apt-get (headers only, never
+# an image).
 # Prints TAP, one result per flavour: a build fails on a non-zero status or
 # on any warning or error in its output. Nothing is loaded anywhere.
 #
@@ -21,6 +23,9 @@ logs=$build/logs
 out=$build/flavours
 flavours='amd64 cloud-amd64 rt-amd64'
 [ $# -gt 0 ] || set -- 6.1 6.12
+series=$(for a in "$@"; do
+	echo "$a" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
+done | awk '!seen[$0]++')
 mkdir -p "$logs" "$out"
 
 # The newest headers package of SERIES and FLAVOUR that apt knows about:
@@ -39,19 +44,26 @@ installed() {
 		"install ok installed" ]
 }
 
-pkgs=
-for s in "$@"; do
-	for f in $flavours; do
-		p=$(newest "$s" "$f")
-		if [ -z "$p" ]; then
-			echo "# no linux-headers package for $s $f" \
-				"(apt-get update?)"
-			pkgs="$pkgs none:$s:$f"
-		else
-			pkgs="$pkgs $p"
-		fi
+apt="apt-get -q -y -o DPkg::Lock::Timeout=600"
+
+resolve() {
+	pkgs=
+	for s in $series; do
+		for f in $flavours; do
+			p=$(newest "$s" "$f")
+			pkgs="$pkgs ${p:-none:$s:$f}"
+		done
 	done
-done
+}
+
+# Package lists may be missing or old: update them once if need be.
+resolve
+case $pkgs in
+*none:*)
+	$apt update >"$logs/flavours-apt.log" 2>&1 || true
+	resolve
+	;;
+esac
 
 missing=
 for p in $pkgs; do
@@ -61,9 +73,9 @@ done
 if [ -n "$missing" ]; then
 	echo "# installing$missing"
 	# shellcheck disable=SC2086 # one word per package
-	if ! DEBIAN_FRONTEND=noninteractive apt-get -q -y \
-		-o DPkg::Lock::Timeout=600 install --no-install-recommends \
-		$missing >"$logs/flavours-apt.log" 2>&1; then
+	if ! DEBIAN_FRONTEND=noninteractive $apt install \
+		--no-install-recommends $missing >>"$logs/flavours-apt.log" 2>&1
+	then
 		echo "# apt-get install failed; see $logs/flavours-apt.log"
 		tail -n 5 "$logs/flavours-apt.log" | sed 's/^/#   /'
 	fi
@@ -76,7 +88,7 @@ for p in $pkgs; do
 	n=$((n + 1))
 	case $p in
 	none:*)
-		echo "not ok $n - ${p#none:} # no headers package found"
+		echo "not ok $n - ${p#none:}: no headers package found"
 		fail=1
 		continue
 		;;
