@@ -16,14 +16,25 @@ BUILD := $(CURDIR)/build
 export BUILD
 
 # Parts that stage files into the guest (each has a `stage` target).
-STAGE_DIRS := tests/module
+STAGE_DIRS := tests/module tests/lib
 
-.PHONY: all module stage check demo bench style sparse clean
+.PHONY: all module lib cli examples install stage check demo bench style \
+	sparse clean
 
-all: module
+all: module lib cli examples
 
 module:
 	$(MAKE) -C module KVER=$(KVER)
+
+lib cli examples:
+	$(MAKE) -C $@
+
+# Library, header, pkg-config file, command, man pages, unit, hooks:
+# PREFIX (default /usr/local) and DESTDIR as usual.
+install: lib cli
+	$(MAKE) -C lib install
+	$(MAKE) -C cli install
+	$(MAKE) -C system install
 
 # Everything the guest of kernel $(KVER) needs, under build/guest*/.
 stage:
