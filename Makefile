@@ -16,7 +16,7 @@ BUILD := $(CURDIR)/build
 export BUILD
 
 # Parts that stage files into the guest (each has a `stage` target).
-STAGE_DIRS := tests/module tests/lib
+STAGE_DIRS := tests/module tests/lib tests/clone
 
 .PHONY: all module lib cli examples install stage check demo bench style \
 	sparse clean
@@ -43,6 +43,10 @@ stage:
 
 check:
 	tests/vm/check $(KERNELS)
+
+# Installs what is missing, builds, clones a VM twice: demo/demo.
+demo:
+	demo/demo $(KVER)
 
 style sparse:
 	$(MAKE) -C module $@ KVER=$(KVER)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""tests/clone/run-tests KERNEL: VM save/restore/clone tests, TAP on stdout.
+"""tests/clone/host-clone.t KERNEL: VM save/restore/clone tests, TAP on stdout.
 
 KERNEL is a series (6.1) or a release (6.1.0-56-amd64). For each backend,
 a guest is booted with a fixed VM generation ID, four watchers are started
@@ -38,9 +38,13 @@ Backends:
           save and clone again (one event), then rmmod it, save and clone
           again (no event, no oops: its notify handler is gone).
 
+A host test of tests/vm/check (docs/HACKING.md): it exits 0 once its TAP
+stream is complete, failures included, and non-zero if it could not finish
+it. `make -C tests/clone check KVER=...` runs it through tap-summary.
+
 Environment: SYSGENID_STAGE=0 skips staging (make -C module stage, make -C
-tests/clone stage); SETTLE_MIN (default 5) in seconds. Logs (consoles,
-images are deleted) under build/clone/KVER/.
+tests/clone stage); SETTLE_MIN (default 5) in seconds. Consoles of every
+guest under build/clone/KVER/ (the saved images are deleted).
 """
 
 import os
@@ -320,19 +324,20 @@ def main():
     except RuntimeError as e:
         tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
         print("1..%d" % tap.n)
-        return 1
+        return 0
 
     for backend in ("vmfork", "acpi"):
         run = Run(tap, kver, initrd, work)
         try:
             run.scenario(backend)
-        except (vmctl.Timeout, vmctl.VMError, OSError, ValueError) as e:
-            tap.result(False, "%s: scenario stopped: %s" % (backend, e))
+        except Exception as e:          # reported, and the next one runs
+            tap.result(False, "%s: scenario stopped: %s: %s" %
+                       (backend, type(e).__name__, e))
         finally:
             run.close()
     tap.comment("wall time %.1f s" % (time.monotonic() - t0))
     print("1..%d" % tap.n)
-    return 1 if tap.failed else 0
+    return 0
 
 
 if __name__ == "__main__":
