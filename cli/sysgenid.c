@@ -93,15 +93,18 @@ static int open_handle(struct sysgenid **h, bool watcher)
 	return err ? fail(err, LIBSYSGENID_DEVICE) : 0;
 }
 
-/*
- * Parses the options of a command that takes no operand. Returns -1 when
- * done, the option's value, or a value past 255 to exit with (value - 256).
- */
+/* A command's options; every command has -h, --help and no operand. */
 struct cmd_opts {
 	const char *help;
 	const struct option *longopts;
 	const char *shortopts;
 };
+
+/*
+ * The next option of a command: its value, -1 when done, or 256 + the exit
+ * status when the command must stop here (--help, a usage error).
+ */
+#define EXIT_NOW(status)	(256 + (status))
 
 static int next_opt(int argc, char **argv, const struct cmd_opts *o)
 {
@@ -109,20 +112,24 @@ static int next_opt(int argc, char **argv, const struct cmd_opts *o)
 
 	switch (c) {
 	case -1:
-		if (optind < argc)
-			return 256 + usage_error("unexpected argument '%s'",
-						 argv[optind]);
-		return -1;
+		if (optind == argc)
+			return -1;
+		c = usage_error("unexpected argument '%s'", argv[optind]);
+		break;
 	case 'h':
 		fputs(o->help, stdout);
-		return 256 + EXIT_OK;
+		c = EXIT_OK;
+		break;
 	case '?':
-		return 256 + usage_error("bad option '%s'", argv[optind - 1]);
+		c = usage_error("bad option '%s'", argv[optind - 1]);
+		break;
 	case ':':
-		return 256 + usage_error("option '%s' needs a value",
-					 argv[optind - 1]);
+		c = usage_error("option '%s' needs a value", argv[optind - 1]);
+		break;
+	default:
+		return c;
 	}
-	return c;
+	return EXIT_NOW(c);
 }
 
 /* sysgenid get */
@@ -142,8 +149,9 @@ static int cmd_get(int argc, char **argv)
 	uint32_t gen;
 	int c;
 
-	if ((c = next_opt(argc, argv, &o)) != -1)
-		return c - 256;
+	c = next_opt(argc, argv, &o);
+	if (c != -1)
+		return c - EXIT_NOW(0);
 	if (open_handle(&h, false))
 		return EXIT_ERROR;
 	sysgenid_get(h, &gen);
@@ -198,8 +206,8 @@ static int cmd_status(int argc, char **argv)
 	int c, err;
 
 	while ((c = next_opt(argc, argv, &o)) != -1) {
-		if (c >= 256)
-			return c - 256;
+		if (c >= EXIT_NOW(0))
+			return c - EXIT_NOW(0);
 		json = true;
 	}
 
@@ -408,7 +416,7 @@ static int cmd_watch(int argc, char **argv)
 				return usage_error("bad timeout '%s'", optarg);
 			break;
 		default:
-			return c - 256;
+			return c - EXIT_NOW(0);
 		}
 	}
 
@@ -473,8 +481,8 @@ static int cmd_wait_watchers(int argc, char **argv)
 	int c, err;
 
 	while ((c = next_opt(argc, argv, &o)) != -1) {
-		if (c >= 256)
-			return c - 256;
+		if (c >= EXIT_NOW(0))
+			return c - EXIT_NOW(0);
 		if (!parse_num(optarg, UINT32_MAX, &timeout))
 			return usage_error("bad timeout '%s'", optarg);
 	}
@@ -515,8 +523,8 @@ static int cmd_bump(int argc, char **argv)
 	int c, err;
 
 	while ((c = next_opt(argc, argv, &o)) != -1) {
-		if (c >= 256)
-			return c - 256;
+		if (c >= EXIT_NOW(0))
+			return c - EXIT_NOW(0);
 		if (!parse_num(optarg, UINT32_MAX, &min))
 			return usage_error("bad generation '%s'", optarg);
 		has_min = true;
@@ -599,8 +607,9 @@ static int cmd_laggards(int argc, char **argv)
 	DIR *proc, *fds;
 	int c;
 
-	if ((c = next_opt(argc, argv, &o)) != -1)
-		return c - 256;
+	c = next_opt(argc, argv, &o);
+	if (c != -1)
+		return c - EXIT_NOW(0);
 
 	proc = opendir("/proc");
 	if (!proc)

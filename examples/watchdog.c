@@ -60,9 +60,12 @@ static void *watchdog_thread(void *arg)
 
 int main(int argc, char **argv)
 {
-	struct watchdog wd = { .events = argc > 1 ? strtoul(argv[1], NULL, 0) : 0 };
+	struct watchdog wd = { 0 };
 	pthread_t tid;
 	int err;
+
+	if (argc > 1)
+		wd.events = strtoul(argv[1], NULL, 0);
 
 	err = sysgenid_open(&wd.h);
 	if (err) {
