@@ -76,9 +76,10 @@ static int sysgenid_acpi_addr(struct device *dev, acpi_handle handle,
 			      phys_addr_t *addr)
 {
 	struct acpi_buffer buf = { ACPI_ALLOCATE_BUFFER, NULL };
-	union acpi_object *obj, *elem;
+	union acpi_object *obj;
 	acpi_status status;
 	int ret = 0;
+	u32 lo, hi;
 
 	status = acpi_evaluate_object(handle, "ADDR", NULL, &buf);
 	if (ACPI_FAILURE(status)) {
@@ -88,15 +89,15 @@ static int sysgenid_acpi_addr(struct device *dev, acpi_handle handle,
 	}
 
 	obj = buf.pointer;
-	elem = obj ? obj->package.elements : NULL;
-	if (!obj || obj->type != ACPI_TYPE_PACKAGE || obj->package.count != 2 ||
-	    elem[0].type != ACPI_TYPE_INTEGER ||
-	    elem[1].type != ACPI_TYPE_INTEGER) {
+	if (obj && obj->type == ACPI_TYPE_PACKAGE && obj->package.count == 2 &&
+	    obj->package.elements[0].type == ACPI_TYPE_INTEGER &&
+	    obj->package.elements[1].type == ACPI_TYPE_INTEGER) {
+		lo = lower_32_bits(obj->package.elements[0].integer.value);
+		hi = lower_32_bits(obj->package.elements[1].integer.value);
+		*addr = (u64)hi << 32 | lo;
+	} else {
 		dev_err(dev, "ADDR is not a package of two integers\n");
 		ret = -EINVAL;
-	} else {
-		*addr = (u64)lower_32_bits(elem[1].integer.value) << 32 |
-			lower_32_bits(elem[0].integer.value);
 	}
 
 	ACPI_FREE(buf.pointer);
