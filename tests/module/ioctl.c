@@ -375,6 +375,8 @@ TEST_F(wait, signal_interrupts_eintr)
 
 	sg_bump(self->ro);
 	go_waiter(&c);
+	/* Blocked: its own file is untracked, so no EINTR of its own. */
+	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
 	for (i = 0; i < SG_GUARD_MS / 100 && !got; i++) {
 		kill(c.pid, SIGUSR1);
 		got = sg_recv(c.from, &m, 100);
