@@ -54,3 +54,39 @@ style sparse:
 clean:
 	rm -rf $(BUILD)
 	$(MAKE) -C module clean
+
+# Packaging and other kernels, on the host (docs/INSTALL.md):
+#   make check-flavours  build the modules with W=1 against every amd64
+#                        flavour of the Debian 12 kernels of $(KERNELS)
+#   make dkms-source     the DKMS source tree, $(DESTDIR)/usr/src/sysgenid-VER
+#   make deb             Debian packages into build/deb/ (installs the
+#                        build dependencies with apt-get)
+VERSION := $(shell cat $(CURDIR)/VERSION)
+DKMS_SRC = $(DESTDIR)/usr/src/sysgenid-$(VERSION)
+DEB_SRC = $(BUILD)/deb/sysgenid-$(VERSION)
+
+.PHONY: check-flavours dkms-source deb
+
+check-flavours:
+	tests/build/host-flavours.t $(KERNELS)
+
+dkms-source:
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/include/uapi/linux
+	install -m 0644 module/Kbuild module/*.[ch] $(DKMS_SRC)/module/
+	install -m 0644 include/uapi/linux/sysgenid.h \
+		$(DKMS_SRC)/include/uapi/linux/
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+
+# Built in a copy of the working tree (less what git ignores): the debs
+# land in build/deb/, and no build leftover in the tree.
+deb:
+	test "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" || \
+		{ echo "debian/changelog: not version $(VERSION)" >&2; exit 1; }
+	dpkg-checkbuilddeps 2>/dev/null || \
+		apt-get -q -y -o DPkg::Lock::Timeout=600 build-dep ./
+	rm -rf $(BUILD)/deb
+	mkdir -p $(DEB_SRC)
+	git ls-files -z -co --exclude-standard | \
+		xargs -0 cp -a --parents -t $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	ls -l $(BUILD)/deb/*.deb
