@@ -118,6 +118,7 @@ class Run:
     def __init__(self, tap, kver, initrd, work):
         self.tap, self.kver, self.initrd, self.work = tap, kver, initrd, work
         self.guests = []
+        self.append = ""                # kernel arguments of every guest
 
     def guest(self, name, guid, append="", incoming=None):
         g = vmctl.Guest(self.kver, self.initrd, self.work, name, guid=guid,
@@ -153,7 +154,7 @@ class Run:
             c.t_cont = c.cont()
         return cs
 
-    def event_seen(self, c, gen0):
+    def event_seen(self, c):
         """Wait for each watcher's confirmation; the latencies, or raise."""
         lat = {}
         for m in MODES:
@@ -166,7 +167,7 @@ class Run:
     def check_event(self, c, gen0, name):
         """One clone that must see exactly one event: gen0 + 1."""
         try:
-            lat = self.event_seen(c, gen0)
+            lat = self.event_seen(c)
         except (vmctl.Timeout, vmctl.VMError) as e:
             self.tap.result(False, name + ": watchers saw the event",
                             [str(e)] + errors(c))

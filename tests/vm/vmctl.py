@@ -67,7 +67,9 @@ def _connect_unix(path, proc, timeout):
 class QMP:
     """A minimal QMP client: one command at a time, events kept."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, timeout=60):
+        # A QEMU that hangs fails the call instead of the whole run.
+        sock.settimeout(timeout)
         self.sock = sock
         self.file = sock.makefile("rwb", buffering=0)
         self.events = []
