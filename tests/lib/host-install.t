@@ -50,6 +50,10 @@ for f in bin/sysgenid lib/libsysgenid.so.1.0.0 lib/libsysgenid.a \
 	 share/sysgenid/hooks.d-examples/README; do
 	check "installed: /usr/local/$f" test -f "$P/$f"
 done
+for f in sysgenid_open sysgenid_wait sysgenid_peek sysgenid_changed; do
+	is "$(cat "$P/share/man/man3/$f.3" 2>&1)" ".so man3/libsysgenid.3" \
+		"man page $f(3) leads to libsysgenid(3)"
+done
 for h in 10-random-seed 20-mix-entropy 30-boot-id 40-clock; do
 	check "installed, executable: example hook $h" \
 		test -x "$P/share/sysgenid/hooks.d-examples/$h"
