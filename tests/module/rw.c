@@ -411,9 +411,12 @@ TEST(counter_back_at_acked_value_still_outdated)
 	n = sg_outdated(ro);
 
 	/* Four quarter turns, each ahead of the last: round to @acked. */
-	for (i = 1; i <= 4; i++)
+	for (i = 1; i <= 4; i++) {
+		__u32 min = acked + i * 0x40000000u;
+
 		ASSERT_EQ(0, ioctl(ro, SYSGENID_FORCE_GEN_UPDATE,
-				   (unsigned long)(__u32)(acked + i * 0x40000000u)));
+				   (unsigned long)min));
+	}
 	ASSERT_EQ(acked, sg_gen());
 	EXPECT_EQ(1, sg_ready(fd));
 	EXPECT_EQ(n + 1, sg_outdated(ro));

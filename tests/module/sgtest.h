@@ -111,6 +111,10 @@ static inline void sg_set_gen(int fd, __u32 target)
 
 		if (ioctl(fd, SYSGENID_FORCE_GEN_UPDATE, (unsigned long)min))
 			sg_die("FORCE_GEN_UPDATE");
+		if (sg_gen() != min) {
+			errno = 0;
+			sg_die("minimum %#x not taken", min);
+		}
 	}
 }
 
