@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "libsysgenid.h"
@@ -271,6 +272,14 @@ struct watch {
 	uint32_t gen, prev;
 };
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int pidfd_open(pid_t pid)
 {
 	return syscall(SYS_pidfd_open, pid, 0);
@@ -300,8 +309,10 @@ static void run(const struct watch *w, const char *name, char *const argv[],
 		int null = open("/dev/null", O_RDONLY);
 
 		setpgid(0, 0);
-		if (null >= 0)
+		if (null > STDIN_FILENO) {
 			dup2(null, STDIN_FILENO);
+			close(null);
+		}
 		if (out_to_err)
 			dup2(STDERR_FILENO, STDOUT_FILENO);
 		setenv("SYSGENID_GENERATION", genv, 1);
@@ -316,11 +327,14 @@ static void run(const struct watch *w, const char *name, char *const argv[],
 	pidfd = w->hook_timeout ? pidfd_open(pid) : -1;
 	if (pidfd >= 0) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		int64_t deadline = now_ms() + w->hook_timeout;
+		int64_t left;
 		int n;
 
-		do
-			n = poll(&pfd, 1, w->hook_timeout);
-		while (n < 0 && errno == EINTR);
+		do {
+			left = deadline - now_ms();
+			n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		} while (n < 0 && errno == EINTR);
 		close(pidfd);
 		if (n == 0) {
 			kill(-pid, SIGKILL);
