@@ -44,6 +44,10 @@ stage:
 check:
 	tests/vm/check $(KERNELS)
 
+# Installs what is missing, builds, boots $(KVER): bench/Makefile.
+bench:
+	$(MAKE) -C bench KVER=$(KVER)
+
 # Installs what is missing, builds, clones a VM twice: demo/demo.
 demo:
 	demo/demo $(KVER)
