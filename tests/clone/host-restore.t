@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""tests/clone/host-clone.t KERNEL: VM save/restore/clone tests, TAP on stdout.
+"""tests/clone/host-restore.t KERNEL: VM save/restore/clone tests, TAP on stdout.
 
 KERNEL is a series (6.1) or a release (6.1.0-56-amd64). For each backend,
 a guest is booted with a fixed VM generation ID, four watchers are started
@@ -69,16 +69,16 @@ BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|Call Trace|Kernel panic")
 
 
 class Tap:
-    def __init__(self, prefix):
-        self.prefix = prefix
+    """Results named SCENARIO/what: tests/vm/check adds KERNEL/clone/restore."""
+
+    def __init__(self):
         self.n = 0
         self.failed = 0
 
     def result(self, ok, name, diag=()):
         self.n += 1
         self.failed += not ok
-        print("%s %d - %s/%s" % ("ok" if ok else "not ok", self.n,
-                                 self.prefix, name))
+        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name))
         for d in diag:
             print("#   " + d)
         sys.stdout.flush()
@@ -309,7 +309,7 @@ def main():
         sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
         return 2
     label = sys.argv[1]
-    tap = Tap(label + "/clone")
+    tap = Tap()
     t0 = time.monotonic()
     try:
         kver = sh(os.path.join(TOP, "tests", "vm", "kver"), label)
@@ -322,6 +322,7 @@ def main():
                "KVER=" + kver)
             sh("make", "-s", "-C", HERE, "stage")
         sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
+        tap.comment("kernel %s, initramfs %s" % (kver, initrd))
     except RuntimeError as e:
         tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
         print("1..%d" % tap.n)
