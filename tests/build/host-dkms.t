@@ -24,7 +24,6 @@ export BUILD="$build"
 logs=$build/logs
 mkdir -p "$logs"
 log=$logs/host-dkms.log
-: >"$log"
 
 ver=$(cat "$top/VERSION")
 mods='sysgenid sysgenid_acpi'
@@ -46,6 +45,7 @@ if [ $# -eq 0 ]; then
 fi
 
 host_lock
+: >"$log"
 need_packages dkms kmod xz-utils
 refuse_module_loading
 if installed sysgenid-dkms; then
