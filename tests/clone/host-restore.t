@@ -36,7 +36,8 @@ Backends:
           boots with initcall_blacklist=vmgenid_plaform_driver_init. The
           ACPI run goes on with new1: unbind and rebind sysgenid_acpi,
           save and clone again (one event), then rmmod it, save and clone
-          again (no event, no oops: its notify handler is gone).
+          again (no event, no oops: its notify handler is gone), and
+          check that it cannot load without sysgenid.ko.
 
 A host test of tests/vm/check (docs/HACKING.md): it exits 0 once its TAP
 stream is complete, failures included, and non-zero if it could not finish
@@ -298,6 +299,13 @@ class Run:
         g2, = self.restore(img2, [("acpi-unloaded", "auto")])
         self.settle([g2], latencies + [lat])
         self.check_none(g2, gen1 + 1, gpe0, b + "after unload")
+        status, out = g2.run(
+            "kill $(pidof clone-watch); i=0; until rmmod sysgenid; do "
+            "i=$((i + 1)); [ $i -lt 50 ] || exit 1; sleep 0.1; done; "
+            "! insmod /lib/sysgenid/sysgenid_acpi.ko && "
+            "dmesg | grep 'Unknown symbol sysgenid_bump_generation'")
+        tap.result(status == 0, b + "sysgenid_acpi cannot load without "
+                   "sysgenid", out)
         self.log_clean(g2, b + "after unload: kernel log clean")
         g2.quit()
         os.unlink(img)
