@@ -20,7 +20,7 @@
 #include "libsysgenid.h"
 #include "tap.h"
 
-#define GUARD_S		20
+#define GUARD_S		60
 
 static volatile sig_atomic_t guard_fired;
 

@@ -11,7 +11,7 @@
 #   gen                       the current generation, from sysfs
 #   finish                    print the plan; exit 1 if anything failed
 
-GUARD_S=${GUARD_S:-20}
+GUARD_S=${GUARD_S:-60}
 SYSFS=/sys/class/misc/sysgenid
 tap_n=0
 tap_failed=0
