@@ -119,11 +119,10 @@ class Run:
     def __init__(self, tap, kver, initrd, work):
         self.tap, self.kver, self.initrd, self.work = tap, kver, initrd, work
         self.guests = []
-        self.append = ""                # kernel arguments of every guest
 
-    def guest(self, name, guid, append="", incoming=None):
+    def guest(self, name, guid, append=""):
         g = vmctl.Guest(self.kver, self.initrd, self.work, name, guid=guid,
-                        append=append, incoming=incoming, mem="256M")
+                        append=append, mem="256M")
         self.guests.append(g)
         return g
 
@@ -146,9 +145,10 @@ class Run:
         return {m: g.wait_line(lambda l, m=m: l.startswith(
             "@w %s opened" % m), GUARD)[1] for m in MODES}
 
-    def restore(self, img, clones):
-        """Start clones [(name, guid)] from img, resume them together."""
-        cs = [self.guest(n, guid, self.append, img) for n, guid in clones]
+    def restore(self, g, img, clones):
+        """Start clones [(name, guid)] of g from img, resume them together."""
+        cs = [g.clone(img, n, guid) for n, guid in clones]
+        self.guests += cs
         for c in cs:
             c.wait_incoming()
         for c in cs:
@@ -222,12 +222,12 @@ class Run:
 
     def scenario(self, backend):
         tap = self.tap
-        self.append = BLACKLIST if backend == "acpi" else ""
         b = backend + "/"
         guid = str(uuid.uuid4())
         img = os.path.join(self.work, backend + ".img")
 
-        origin = self.guest(backend + "-origin", guid, self.append)
+        origin = self.guest(backend + "-origin", guid,
+                            BLACKLIST if backend == "acpi" else "")
         origin.wait_ready()
         status, out = origin.run("clone-backend " + backend)
         tap.result(status == 0, b + "backend bound: " + " ".join(out[-1:]),
@@ -247,7 +247,7 @@ class Run:
         tap.comment("saved %d MB in %.2f s" %
                     (os.path.getsize(img) >> 20, time.monotonic() - t))
 
-        new1, new2, same = self.restore(img, [
+        new1, new2, same = self.restore(origin, img, [
             (backend + "-new1", "auto"), (backend + "-new2", "auto"),
             (backend + "-same", guid)])
         ids = {c.name: c.guid() for c in (new1, new2, same)}
@@ -284,7 +284,7 @@ class Run:
         img = os.path.join(self.work, "acpi-rebound.img")
         c.save(img)
         c.quit()
-        g1, = self.restore(img, [("acpi-rebound", "auto")])
+        g1, = self.restore(c, img, [("acpi-rebound", "auto")])
         lat = self.check_event(g1, gen1, b + "after rebind")
         self.settle([g1], latencies + [lat])
         self.check_once(g1, gen1, b + "after rebind")
@@ -296,7 +296,7 @@ class Run:
         img2 = os.path.join(self.work, "acpi-unloaded.img")
         g1.save(img2)
         g1.quit()
-        g2, = self.restore(img2, [("acpi-unloaded", "auto")])
+        g2, = self.restore(g1, img2, [("acpi-unloaded", "auto")])
         self.settle([g2], latencies + [lat])
         self.check_none(g2, gen1 + 1, gpe0, b + "after unload")
         status, out = g2.run(

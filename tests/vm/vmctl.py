@@ -11,7 +11,7 @@ channel (ttyS1) on a unix socket. The guest runs /bin/clone-agent
     g.run("clone-watchers read")    # -> (status, output lines)
     g.save(image)                   # QMP migrate to a file; g stays paused
     g.quit()
-    c = Guest(kver, initrd, workdir, "clone1", guid="auto", incoming=image)
+    c = g.clone(image, "clone1", guid="auto")   # g's command line
     c.wait_incoming()               # state loaded, still paused
     t = c.cont()                    # host clock (time.monotonic) of QMP cont
     c.wait_line(lambda l: l.startswith("@w read confirmed"), 60)
@@ -108,6 +108,8 @@ class Guest:
                  incoming=None, mem="512M", smp=2, append="", limit=600):
         self.name = name
         self.workdir = workdir
+        self._config = dict(kver=kver, initrd=initrd, workdir=workdir,
+                            mem=mem, smp=smp, append=append, limit=limit)
         os.makedirs(workdir, exist_ok=True)
         p = os.path.join(workdir, name)
         self.console = p + ".console"
@@ -232,6 +234,10 @@ class Guest:
                 raise Timeout("%s: save not done after %d s" %
                               (self.name, timeout))
             time.sleep(0.1)
+
+    def clone(self, image, name, guid="auto"):
+        """A guest with this one's command line, paused on image's state."""
+        return Guest(name=name, guid=guid, incoming=image, **self._config)
 
     def wait_incoming(self, timeout=300):
         """Wait until an incoming guest has loaded its state."""
