@@ -75,14 +75,16 @@ check-flavours:
 	tests/build/host-flavours.t $(KERNELS)
 
 dkms-source:
+	! dpkg -S $(DKMS_SRC) >/dev/null 2>&1 || \
+		{ echo "$(DKMS_SRC) belongs to a package" >&2; exit 1; }
 	install -d $(DKMS_SRC)/module $(DKMS_SRC)/include/uapi/linux
 	install -m 0644 module/Kbuild module/*.[ch] $(DKMS_SRC)/module/
 	install -m 0644 include/uapi/linux/sysgenid.h \
 		$(DKMS_SRC)/include/uapi/linux/
 	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
 
-# Built in a copy of the working tree (less what git ignores): the debs
-# land in build/deb/, and no build leftover in the tree.
+# Built in a copy of the working tree (less what git ignores, or build/
+# outside git): the debs land in build/deb/, no leftover in the tree.
 deb:
 	test "$$(dpkg-parsechangelog -S Version)" = "$(VERSION)" || \
 		{ echo "debian/changelog: not version $(VERSION)" >&2; exit 1; }
@@ -90,7 +92,8 @@ deb:
 		apt-get -q -y -o DPkg::Lock::Timeout=600 build-dep ./
 	rm -rf $(BUILD)/deb
 	mkdir -p $(DEB_SRC)
-	git ls-files -z -co --exclude-standard | \
-		xargs -0 cp -a --parents -t $(DEB_SRC)
+	{ git ls-files -z -co --exclude-standard 2>/dev/null || \
+		find . -path ./build -prune -o -path ./.git -prune -o \
+			-type f -print0; } | xargs -0 cp -a --parents -t $(DEB_SRC)
 	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
 	ls -l $(BUILD)/deb/*.deb
