@@ -27,6 +27,11 @@ series=$(for a in "$@"; do
 	echo "$a" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
 done | awk '!seen[$0]++')
 mkdir -p "$logs" "$out"
+log=$logs/flavours-apt.log
+
+# Two runs would share build/flavours/: one at a time.
+. "$here/host-lib.sh"
+host_lock
 
 # The newest headers package of SERIES and FLAVOUR that apt knows about:
 # linux-headers-6.1.0-56-cloud-amd64, linux-headers-6.12.117+deb12-rt-amd64.
@@ -37,11 +42,6 @@ newest() {
 		sed 's/ .*//' |
 		grep -E "^linux-headers-$re(\.[0-9]+)*(-[0-9]+|\+deb[0-9]+)-$2\$" |
 		sort -V | tail -n 1
-}
-
-installed() {
-	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = \
-		"install ok installed" ]
 }
 
 apt="apt-get -q -y -o DPkg::Lock::Timeout=600"
@@ -60,7 +60,7 @@ resolve() {
 resolve
 case $pkgs in
 *none:*)
-	$apt update >"$logs/flavours-apt.log" 2>&1 || true
+	$apt update >"$log" 2>&1 || true
 	resolve
 	;;
 esac
@@ -74,10 +74,10 @@ if [ -n "$missing" ]; then
 	echo "# installing$missing"
 	# shellcheck disable=SC2086 # one word per package
 	if ! DEBIAN_FRONTEND=noninteractive $apt install \
-		--no-install-recommends $missing >>"$logs/flavours-apt.log" 2>&1
+		--no-install-recommends $missing >>"$log" 2>&1
 	then
-		echo "# apt-get install failed; see $logs/flavours-apt.log"
-		tail -n 5 "$logs/flavours-apt.log" | sed 's/^/#   /'
+		echo "# apt-get install failed; see $log"
+		tail -n 5 "$log" | sed 's/^/#   /'
 	fi
 fi
 
@@ -95,27 +95,27 @@ for p in $pkgs; do
 	esac
 	rel=${p#linux-headers-}
 	if ! installed "$p" || [ ! -d "/lib/modules/$rel/build" ]; then
-		echo "not ok $n - $rel # headers not installed"
+		echo "not ok $n - $rel: headers not installed"
 		fail=1
 		continue
 	fi
-	log=$logs/flavour-$rel.log
+	blog=$logs/flavour-$rel.log
 	# Always a full build: an up-to-date tree would print no warning.
 	rm -rf "${out:?}/$rel"
 	t0=$(date +%s)
 	st=0
 	nice make -C "$top/module" --no-print-directory BUILD="$out" \
-		KVER="$rel" modules >"$log" 2>&1 || st=$?
+		KVER="$rel" modules >"$blog" 2>&1 || st=$?
 	secs=$(($(date +%s) - t0))
 	# gcc's "warning:"/"error:", modpost's "WARNING:"/"ERROR:".
-	bad=$(grep -i -E '(warning|error)[]:[ ]' "$log" || true)
+	bad=$(grep -i -E '(warning|error)[]:[ ]' "$blog" || true)
 	kos=$(cd "$out/$rel/src/module" 2>/dev/null && ls ./*.ko 2>/dev/null |
 		sed 's|^\./||' | tr '\n' ' ')
 	if [ "$st" -eq 0 ] && [ -z "$bad" ] && [ -n "$kos" ]; then
 		echo "ok $n - $rel: ${kos% } (${secs} s)"
 	else
 		echo "not ok $n - $rel: make status $st (${secs} s)"
-		{ [ -n "$bad" ] && echo "$bad" || tail -n 20 "$log"; } |
+		{ [ -n "$bad" ] && echo "$bad" || tail -n 20 "$blog"; } |
 			head -n 20 | sed 's/^/#   /'
 		fail=1
 	fi
