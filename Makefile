@@ -5,6 +5,7 @@
 #   make            build the module for the running kernel's headers, the
 #                   library, the command and the examples
 #   make check      boot each kernel of $(KERNELS) in QEMU and run every test
+#   make check-debug  the same under a KASAN/UBSAN/lockdep/kmemleak kernel
 #   make demo       clone a VM and watch sysgenid tell each clone
 #   make bench      print the figures
 #   make style      checkpatch.pl --strict on the kernel code
@@ -16,10 +17,10 @@ BUILD := $(CURDIR)/build
 export BUILD
 
 # Parts that stage files into the guest (each has a `stage` target).
-STAGE_DIRS := tests/module tests/lib tests/clone
+STAGE_DIRS := tests/module tests/lib tests/clone tests/stress
 
-.PHONY: all module lib cli examples install stage check demo bench style \
-	sparse clean
+.PHONY: all module lib cli examples install stage check check-debug demo \
+	bench style sparse clean
 
 all: module lib cli examples
 
@@ -43,6 +44,11 @@ stage:
 
 check:
 	tests/vm/check $(KERNELS)
+
+# The whole VM suite under a debug kernel (KASAN, UBSAN, lockdep, kmemleak)
+# built once from linux-source-6.12 and cached: tests/debug-kernel/.
+check-debug:
+	tests/debug-kernel/check
 
 # Installs what is missing, builds, boots $(KVER): bench/Makefile.
 bench:
