@@ -949,8 +949,12 @@ int main(void)
 	if (!model_counts)
 		printf("# %ld other watchers: counts not compared\n", base);
 
-	for (iter = 0; iter < iters; iter++)
+	for (iter = 0; iter < iters; iter++) {
+		/* Progress: the harness takes a long silence for a hang. */
+		if (iter && !(iter % 2000))
+			printf("# %lu calls\n", iter);
 		one_call(true);
+	}
 	sg_guard(NULL, 0);
 
 	for (c = 0; c < C_NR; c++) {
