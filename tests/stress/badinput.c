@@ -109,7 +109,7 @@ static void confirm(int fd)
 	__u32 g;
 
 	if (read(fd, &g, 4) != 4 || write(fd, &g, 4) != 4) {
-		printf("Bail out! confirm: %s\n", strerror(errno));
+		printf("Bail out! read and write back: %s\n", strerror(errno));
 		exit(1);
 	}
 }
@@ -177,7 +177,8 @@ static const char *uncapable_force(int fd, bool userns)
 
 static void reads(void)
 {
-	int rw = dev(O_RDWR | O_NONBLOCK), wo = dev(O_WRONLY), blk = dev(O_RDWR);
+	int rw = dev(O_RDWR | O_NONBLOCK), wo = dev(O_WRONLY);
+	int blk = dev(O_RDWR);
 	int path = open(SYSGENID_DEVICE, O_PATH | O_CLOEXEC);
 	char buf[4096];
 	void *ro;

@@ -387,8 +387,9 @@ static void do_write(void)
 	else if (k == B_RO)
 		v = *gen;	/* the mapping: always current */
 
+	/* A confirmation would change the parent's file. */
 	if (in_child && f && f->inherited)
-		return;		/* a confirmation would change the parent's file */
+		return;
 	if (!f || !writable(f))
 		want = EBADF;
 	else if (!range_ok(buf, len))
@@ -610,12 +611,11 @@ static void do_mmap(void)
 		want = EACCES;
 	else if (!readable(f))
 		want = EACCES;
-	else if (driver = true, off || alen != page || type == MAP_PRIVATE)
-		want = EINVAL;
-	else if (prot & PROT_WRITE)
-		want = EPERM;
 	else
-		want = 0;
+		driver = true;
+	if (driver)
+		want = off || alen != page || type == MAP_PRIVATE ? EINVAL :
+		       prot & PROT_WRITE ? EPERM : 0;
 	/* A noexec /dev would refuse PROT_EXEC before the driver. */
 	if (driver && (prot & PROT_EXEC))
 		also = EPERM;

@@ -30,6 +30,7 @@ static inline unsigned long sg_setting(const char *env, const char *key,
 				       unsigned long def)
 {
 	const char *s = getenv(env);
+	static const char sep[] = " \n";
 	char buf[4096], *w, *save;
 	size_t klen = strlen(key);
 	ssize_t n;
@@ -45,7 +46,7 @@ static inline unsigned long sg_setting(const char *env, const char *key,
 	if (n <= 0)
 		return def;
 	buf[n] = '\0';
-	for (w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+	for (w = strtok_r(buf, sep, &save); w; w = strtok_r(NULL, sep, &save))
 		if (!strncmp(w, key, klen) && w[klen] == '=')
 			return strtoul(w + klen + 1, NULL, 0);
 	return def;

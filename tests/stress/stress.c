@@ -32,7 +32,7 @@
 
 #define NPROC		3	/* worker processes */
 #define NWORK		3	/* worker threads per process */
-#define NREAD		3	/* blocked readers per process: read, poll, epoll */
+#define NREAD		3	/* blocked readers per process */
 #define NTHREAD		(NWORK + NREAD)
 #define NSLOT		(NPROC * NTHREAD)
 #define NFILE		10	/* files per worker thread */
@@ -443,7 +443,10 @@ static void op_fdinfo(struct worker *w)
 	struct sfile *f = any_file(w, ANY);
 	long acked;
 
-	if (f && (acked = fdinfo_acked(f->fd)) != (long)f->acked)
+	if (!f)
+		return;
+	acked = fdinfo_acked(f->fd);
+	if (acked != (long)f->acked)
 		failf(F_OPS, "fdinfo acked %ld, the file acknowledged %u",
 		      acked, f->acked);
 }
@@ -548,7 +551,8 @@ static void finish_files(struct worker *w)
 					    v != final))
 				failf(F_FINAL, "read: not the final %u", final);
 			else if (f->writable && write(f->fd, &v, 4) != 4)
-				failf(F_FINAL, "confirm of the final %u", final);
+				failf(F_FINAL, "confirm of the final %u",
+				      final);
 			close(f->fd);
 		}
 		if (f->map)
@@ -622,7 +626,8 @@ static void *reader_main(void *arg)
 		if (n != 4)
 			fail_op("reader %d: returned %zd", kind, n);
 		else if (v == f->acked)
-			failf(F_OPS, "reader %d: woke with its own %u", kind, v);
+			failf(F_OPS, "reader %d: woke with its own %u", kind,
+			      v);
 		else if (write(f->fd, &v, 4) == 4)
 			f->acked = v;
 		else if (errno != EINVAL)
@@ -794,8 +799,8 @@ static bool module_users(char *who, size_t len)
 		char name[64], users[128];
 		int refs;
 
-		if (sscanf(line, "%63s %*u %d %127s", name, &refs, users) == 3 &&
-		    !strcmp(name, "sysgenid") && refs) {
+		if (sscanf(line, "%63s %*u %d %127s", name, &refs,
+			   users) == 3 && !strcmp(name, "sysgenid") && refs) {
 			snprintf(who, len, "%d users: %s", refs, users);
 			busy = true;
 		}
@@ -862,7 +867,7 @@ int main(int argc, char **argv)
 	pthread_rwlockattr_setpshared(&ra, PTHREAD_PROCESS_SHARED);
 	/* The coordinator must get through a stream of readers. */
 	pthread_rwlockattr_setkind_np(&ra,
-				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&sh->gate, &ra);
 
 	/* Other processes' watchers would make the expected counts guesses. */
@@ -885,7 +890,8 @@ int main(int argc, char **argv)
 	end.tv_sec += secs;
 	for (i = 0;; i++) {
 		uint64_t rng = sg_seed_mix(seed, NSLOT + i);
-		struct timespec ts = { 0, (20 + sg_rand(&rng) % 200) * 1000000 };
+		long ms = 20 + sg_rand(&rng) % 200;
+		struct timespec ts = { ms / 1000, ms % 1000 * 1000000 };
 
 		/*
 		 * Every other round, workers stop bumping for a while, so
