@@ -30,7 +30,7 @@
 
 #define PER_HOLDER	25000
 #define MAX_HOLDERS	8
-#define ROUNDS		9
+#define ROUNDS		15
 #define BATCH		500
 
 static const int counts[] = { 0, 1000, 10000, 100000 };

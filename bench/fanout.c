@@ -5,39 +5,63 @@
  * SYSGENID_WAIT_WATCHERS until it returns, on one clock. N watchers,
  * N = 1, 10, 100, 1k, 10k, two ways:
  *
- *   epoll  one process, N threads and N watcher files in one epoll set
- *          (EPOLLONESHOT: each ready file goes to one thread, which reads,
- *          confirms and re-arms it)
- *   proc   N processes, each blocked in read() on its own file, then
- *          write() of the value read
+ *   epoll          one process, N threads and N watcher files in one epoll
+ *                  set (EPOLLONESHOT: each ready file goes to one thread,
+ *                  which reads, confirms and re-arms it)
+ *   proc           N processes, each blocked in read() on its own file,
+ *                  then write() of the value read
+ *
+ * and, as controls without sysgenid, the same pattern on a futex: the
+ * orchestrator moves a shared word and wakes every waiter (FUTEX_WAKE), each
+ * waiter counts itself down and the last one wakes the orchestrator:
+ *
+ *   futex-threads  N threads of one process
+ *   futex-procs    N processes
+ *
+ * A cost per watcher that grows with N in the controls as in sysgenid's
+ * modes comes from the tasks (scheduler, memory), not from the driver.
  *
  * Before each round every watcher has confirmed and the run queues are
  * empty, so that the bump finds all N asleep. The median and the minimum
  * over the rounds (15, or 7 for N above 1000): on a shared host the
  * minimum is the figure least disturbed by the neighbours.
+ *
+ * Arguments, if any: the values of N.
  */
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "bench.h"
 
 #define ROUNDS		15
+#define MAX_COUNTS	16
 #define MAX_WATCHERS	10000
 #define STACK_SIZE	(64 * 1024)
 #define WAIT_MS		120000
 
-static int counts[16] = { 1, 10, 100, 1000, 10000 };
+enum mode { EPOLL, PROC, FUTEX_THREADS, FUTEX_PROCS, NR_MODES };
+
+static const char *const mode_names[NR_MODES] = {
+	"epoll", "proc", "futex-threads", "futex-procs",
+};
+
+static int counts[MAX_COUNTS] = { 1, 10, 100, 1000, 10000 };
 static int nr_counts = 5;
 
 /* Shared with every watcher, threads and processes alike. */
 struct shared {
 	atomic_ulong started;
 	atomic_ulong confirmed;
+	atomic_uint gen;	/* the futex controls' generation */
+	atomic_int outdated;	/* and their outdated count */
 };
 
 static struct shared *sh;
@@ -45,29 +69,33 @@ static const volatile uint32_t *map;
 static int probe;
 static int epfd;
 
-/* read() then confirm: true once confirmed, false on a stale value. */
-static int confirm(int fd)
+static long futex(void *addr, int op, int val)
+{
+	return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+/* read() then confirm; a stale value (EINVAL) is read again. */
+static void confirm(int fd)
 {
 	uint32_t gen;
 
 	if (read(fd, &gen, sizeof(gen)) != sizeof(gen))
 		die("watcher: read: %s", strerror(errno));
-	if (write(fd, &gen, sizeof(gen)) == sizeof(gen)) {
+	if (write(fd, &gen, sizeof(gen)) == sizeof(gen))
 		atomic_fetch_add(&sh->confirmed, 1);
-		return 1;
-	}
-	if (errno != EINVAL)
+	else if (errno != EINVAL)
 		die("watcher: write: %s", strerror(errno));
-	return 0;
 }
 
-static void __attribute__((noreturn)) proc_watcher(void)
+static void *proc_watcher(void *arg)
 {
 	int fd = sg_open(O_RDWR);
 
+	(void)arg;
 	atomic_fetch_add(&sh->started, 1);
 	for (;;)
 		confirm(fd);
+	return NULL;
 }
 
 static void *epoll_watcher(void *arg)
@@ -90,10 +118,41 @@ static void *epoll_watcher(void *arg)
 	return NULL;
 }
 
-static void __attribute__((noreturn)) epoll_server(int n)
+static void *futex_watcher(void *arg)
+{
+	unsigned int seen = atomic_load(&sh->gen), gen;
+
+	(void)arg;
+	atomic_fetch_add(&sh->started, 1);
+	for (;;) {
+		while ((gen = atomic_load(&sh->gen)) == seen)
+			futex(&sh->gen, FUTEX_WAIT, seen);
+		seen = gen;
+		atomic_fetch_add(&sh->confirmed, 1);
+		if (atomic_fetch_sub(&sh->outdated, 1) == 1)
+			futex(&sh->outdated, FUTEX_WAKE, 1);
+	}
+	return NULL;
+}
+
+/* The process of the threaded modes: N watcher threads, then sleep. */
+static void __attribute__((noreturn)) threads(int n, void *(*fn)(void *))
 {
 	pthread_attr_t attr;
 	pthread_t t;
+	int i;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, STACK_SIZE);
+	for (i = 0; i < n; i++)
+		if ((errno = pthread_create(&t, &attr, fn, NULL)))
+			die("pthread_create #%d: %s", i, strerror(errno));
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn)) epoll_server(int n)
+{
 	int i;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -106,13 +165,7 @@ static void __attribute__((noreturn)) epoll_server(int n)
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 			die("epoll_ctl: %s", strerror(errno));
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, STACK_SIZE);
-	for (i = 0; i < n; i++)
-		if ((errno = pthread_create(&t, &attr, epoll_watcher, NULL)))
-			die("pthread_create #%d: %s", i, strerror(errno));
-	for (;;)
-		pause();
+	threads(n, epoll_watcher);
 }
 
 /* Tasks running or runnable, this one included, from /proc/loadavg. */
@@ -144,26 +197,38 @@ static void settle(unsigned long want)
 	usleep(5000);
 }
 
-static double round_us(void)
+/* One event, until the last watcher confirmed it: microseconds. */
+static double round_us(enum mode mode, int n)
 {
 	uint64_t t0, t1;
+	int left;
 
 	t0 = now_ns();
-	if (ioctl(probe, SYSGENID_FORCE_GEN_UPDATE, (unsigned long)*map))
-		die("FORCE_GEN_UPDATE: %s", strerror(errno));
-	if (ioctl(probe, SYSGENID_WAIT_WATCHERS, WAIT_MS))
-		die("WAIT_WATCHERS: %s", strerror(errno));
+	if (mode == EPOLL || mode == PROC) {
+		if (ioctl(probe, SYSGENID_FORCE_GEN_UPDATE,
+			  (unsigned long)*map))
+			die("FORCE_GEN_UPDATE: %s", strerror(errno));
+		if (ioctl(probe, SYSGENID_WAIT_WATCHERS, WAIT_MS))
+			die("WAIT_WATCHERS: %s", strerror(errno));
+	} else {
+		atomic_store(&sh->outdated, n);
+		atomic_fetch_add(&sh->gen, 1);
+		futex(&sh->gen, FUTEX_WAKE, INT_MAX);
+		while ((left = atomic_load(&sh->outdated)) > 0)
+			futex(&sh->outdated, FUTEX_WAIT, left);
+	}
 	t1 = now_ns();
 	return (t1 - t0) / 1000.0;
 }
 
-static void measure(const char *mode, int n)
+static void measure(enum mode mode, int n)
 {
 	static pid_t pids[MAX_WATCHERS];
-	int proc = !strcmp(mode, "proc"), np = proc ? n : 1, i;
+	int procs = mode == PROC || mode == FUTEX_PROCS;
 	int rounds = n > 1000 ? 7 : ROUNDS;
+	int np = procs ? n : 1, i;
 	double us[ROUNDS];
-	char key[32];
+	char key[48];
 	uint64_t t0;
 
 	atomic_store(&sh->started, 0);
@@ -173,20 +238,29 @@ static void measure(const char *mode, int n)
 		pids[i] = fork();
 		if (pids[i] < 0)
 			die("fork #%d: %s", i, strerror(errno));
-		if (!pids[i]) {
-			if (proc)
-				proc_watcher();
+		if (pids[i])
+			continue;
+		switch (mode) {
+		case EPOLL:
 			epoll_server(n);
+		case PROC:
+			proc_watcher(NULL);
+			break;
+		case FUTEX_THREADS:
+			threads(n, futex_watcher);
+		default:
+			futex_watcher(NULL);
 		}
+		_exit(1);
 	}
 	while (atomic_load(&sh->started) < (unsigned long)n)
 		usleep(1000);
-	printf("# fanout %s: %d watchers up in %.1f s\n", mode, n,
+	printf("# fanout %s: %d watchers up in %.1f s\n", mode_names[mode], n,
 	       (now_ns() - t0) / 1e9);
 
 	for (i = 0; i < rounds; i++) {
 		settle((unsigned long)n * i);
-		us[i] = round_us();
+		us[i] = round_us(mode, n);
 	}
 	settle((unsigned long)n * rounds);
 
@@ -195,9 +269,9 @@ static void measure(const char *mode, int n)
 	for (i = 0; i < np; i++)
 		waitpid(pids[i], NULL, 0);
 
-	snprintf(key, sizeof(key), "%s-n%d-us", mode, n);
+	snprintf(key, sizeof(key), "%s-n%d-us", mode_names[mode], n);
 	result("fanout", key, median(us, rounds));
-	snprintf(key, sizeof(key), "%s-n%d-us-min", mode, n);
+	snprintf(key, sizeof(key), "%s-n%d-us-min", mode_names[mode], n);
 	result("fanout", key, us[0]);		/* median() sorted us[] */
 
 	/* The dead tasks are freed after an RCU grace period: let it pass. */
@@ -205,19 +279,18 @@ static void measure(const char *mode, int n)
 	settle(0);
 }
 
-/* Arguments: the values of N, instead of the default ones. */
 int main(int argc, char **argv)
 {
-	int i;
+	int i, m;
 
-	if (argc > 1) {
-		for (nr_counts = 0; nr_counts < argc - 1 && nr_counts < 16;
-		     nr_counts++) {
-			counts[nr_counts] = atoi(argv[nr_counts + 1]);
-			if (counts[nr_counts] < 1 ||
-			    counts[nr_counts] > MAX_WATCHERS)
-				die("N: 1 to %d", MAX_WATCHERS);
-		}
+	if (argc > MAX_COUNTS + 1)
+		die("at most %d values of N", MAX_COUNTS);
+	if (argc > 1)
+		nr_counts = argc - 1;
+	for (i = 1; i < argc; i++) {
+		counts[i - 1] = atoi(argv[i]);
+		if (counts[i - 1] < 1 || counts[i - 1] > MAX_WATCHERS)
+			die("N: 1 to %d", MAX_WATCHERS);
 	}
 
 	raise_nofile(MAX_WATCHERS);
@@ -230,9 +303,8 @@ int main(int argc, char **argv)
 	if (map == MAP_FAILED)
 		die("mmap: %s", strerror(errno));
 
-	for (i = 0; i < nr_counts; i++) {
-		measure("epoll", counts[i]);
-		measure("proc", counts[i]);
-	}
+	for (i = 0; i < nr_counts; i++)
+		for (m = 0; m < NR_MODES; m++)
+			measure(m, counts[i]);
 	return 0;
 }

@@ -15,13 +15,13 @@ if (fanout) {
 	set ylabel "microseconds"
 	set format x "%.0s%c"
 	plot out.'/fanout.dat' using 1:2 with linespoints lw 2 pt 7 lc 1 \
-		title "threads in one epoll set: total", \
+		title "sysgenid: threads in one epoll set", \
 	     '' using 1:3 with linespoints lw 2 pt 5 lc 2 \
-		title "processes blocked in read(): total", \
-	     '' using 1:($2 / $1) with linespoints dt 2 pt 6 lc 1 \
-		title "threads: per watcher", \
-	     '' using 1:($3 / $1) with linespoints dt 2 pt 4 lc 2 \
-		title "processes: per watcher"
+		title "sysgenid: processes blocked in read()", \
+	     '' using 1:4 with linespoints dt 2 pt 6 lc 1 \
+		title "control: threads on a futex", \
+	     '' using 1:5 with linespoints dt 2 pt 4 lc 2 \
+		title "control: processes on a futex"
 }
 
 if (probe) {
