@@ -254,40 +254,60 @@ TEST(mapping_keeps_a_tracked_file_a_watcher)
 
 /* ---- ordering: the page first, then whoever reports the event ---- */
 
-#define ROUNDS 50
+#define ROUNDS 200
+
+enum report { BY_READ, BY_POLL, BY_SPIN };
 
 struct race {
 	volatile __u32 *p;
 	int go[2];		/* reader -> main: about to wait */
 	int stale;		/* the page lagged behind what was reported */
 	int wrong;		/* a reported value other than the bump's */
-	bool use_poll;
+	enum report how;
 };
+
+/* Wait for the event as told; the value read() reports, page snapshot. */
+static void race_wait(struct race *r, int fd, __u32 *v, __u32 *seen)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	ssize_t n = -1;
+
+	switch (r->how) {
+	case BY_READ:
+		sg_nonblock(fd, false);
+		n = sg_read(fd, v);
+		*seen = *r->p;
+		break;
+	case BY_POLL:
+		if (poll(&pfd, 1, -1) != 1)
+			sg_die("poll");
+		*seen = *r->p;
+		n = sg_read(fd, v);
+		break;
+	case BY_SPIN:
+		/* Catches the event the moment it is published. */
+		sg_nonblock(fd, true);
+		while ((n = sg_read(fd, v)) < 0 && errno == EAGAIN)
+			;
+		*seen = *r->p;
+		break;
+	}
+	if (n != 4)
+		sg_die("read");
+}
 
 static void *race_reader(void *arg)
 {
 	struct race *r = arg;
 	int fd = sg_open(O_RDWR);
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	__u32 v, seen, expect = *r->p;
+	__u32 v = 0, seen = 0, expect = *r->p;
 	int i;
 
 	for (i = 0; i < ROUNDS; i++) {
 		if (write(r->go[1], "x", 1) != 1)
 			sg_die("pipe");
 		expect++;
-		if (r->use_poll) {
-			if (poll(&pfd, 1, -1) != 1)
-				sg_die("poll");
-			/* Reported: the page must show the event already. */
-			seen = *r->p;
-			if (sg_read(fd, &v) != 4)
-				sg_die("read");
-		} else {
-			if (sg_read(fd, &v) != 4)
-				sg_die("read");
-			seen = *r->p;
-		}
+		race_wait(r, fd, &v, &seen);
 		r->stale += seen != expect;
 		r->wrong += v != expect;
 		if (write(fd, &v, 4) != 4)
@@ -297,10 +317,14 @@ static void *race_reader(void *arg)
 	return NULL;
 }
 
-static void race(struct __test_metadata *_metadata, bool use_poll)
+/*
+ * A reader thread reports each of ROUNDS events the main thread forces;
+ * the page must already show the event's value when it is reported.
+ */
+static void race(struct __test_metadata *_metadata, enum report how)
 {
 	int ro = sg_open(O_RDONLY);
-	struct race r = { .p = map_gen(ro), .use_poll = use_poll };
+	struct race r = { .p = map_gen(ro), .how = how };
 	pthread_t t;
 	char c;
 	int i;
@@ -325,12 +349,17 @@ static void race(struct __test_metadata *_metadata, bool use_poll)
 
 TEST(page_shows_the_value_before_read_returns_it)
 {
-	race(_metadata, false);
+	race(_metadata, BY_READ);
 }
 
 TEST(page_shows_the_value_before_poll_reports_it)
 {
-	race(_metadata, true);
+	race(_metadata, BY_POLL);
+}
+
+TEST(page_shows_the_value_before_a_spinning_reader_sees_it)
+{
+	race(_metadata, BY_SPIN);
 }
 
 TEST_HARNESS_MAIN
