@@ -4,9 +4,10 @@
 # installation directories. PREFIX and DESTDIR as usual; SYSCONFDIR stays
 # /etc whatever the prefix, as systemd and the hooks expect.
 
-VERSION := 1.0.0
-
 TOP ?= $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+
+# The project's version, as the packages have it.
+VERSION := $(shell cat $(TOP)/VERSION)
 BUILD ?= $(TOP)/build
 
 CC ?= cc

@@ -41,8 +41,9 @@ else
 	fail "make install DESTDIR=..."
 fi
 
+V=$(cat "$top/VERSION")
 P=$D/usr/local
-for f in bin/sysgenid lib/libsysgenid.so.1.0.0 lib/libsysgenid.a \
+for f in bin/sysgenid lib/libsysgenid.so.$V lib/libsysgenid.a \
 	 include/libsysgenid.h lib/pkgconfig/libsysgenid.pc \
 	 share/man/man1/sysgenid.1 share/man/man3/libsysgenid.3 \
 	 share/man/man4/sysgenid.4 lib/systemd/system/sysgenid-hooks.service \
@@ -67,14 +68,14 @@ else
 	skip "installed: the CRIU plugin" "no criu-plugin.h (apt-get install criu)"
 fi
 
-is "$(readlink "$P/lib/libsysgenid.so.1")" libsysgenid.so.1.0.0 \
-	"symlink libsysgenid.so.1 -> libsysgenid.so.1.0.0"
+is "$(readlink "$P/lib/libsysgenid.so.1")" libsysgenid.so.$V \
+	"symlink libsysgenid.so.1 -> libsysgenid.so.$V"
 is "$(readlink "$P/lib/libsysgenid.so")" libsysgenid.so.1 \
 	"symlink libsysgenid.so -> libsysgenid.so.1"
-is "$(readelf -d "$P/lib/libsysgenid.so.1.0.0" |
+is "$(readelf -d "$P/lib/libsysgenid.so.$V" |
 	sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" libsysgenid.so.1 \
 	"soname libsysgenid.so.1"
-nm -D --defined-only "$P/lib/libsysgenid.so.1.0.0" |
+nm -D --defined-only "$P/lib/libsysgenid.so.$V" |
 	awk '$2 == "T" { print $3 }' | sort >"$T/exported"
 sed -n 's/^[[:space:]]*\(sysgenid_[a-z_]*\);$/\1@@LIBSYSGENID_1/p' \
 	"$top/lib/libsysgenid.sym" | sort >"$T/listed"
@@ -152,7 +153,7 @@ else
 	fail "make install PREFIX=/usr DESTDIR=..."
 fi
 check "PREFIX=/usr: library, header, command, pc under /usr" \
-	sh -c "[ -f '$U/usr/lib/libsysgenid.so.1.0.0' ] && \
+	sh -c "[ -f '$U/usr/lib/libsysgenid.so.$V' ] && \
 		[ -f '$U/usr/include/libsysgenid.h' ] && \
 		[ -x '$U/usr/bin/sysgenid' ] && \
 		grep -qx 'prefix=/usr' '$U/usr/lib/pkgconfig/libsysgenid.pc'"
