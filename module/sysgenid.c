@@ -116,9 +116,11 @@ static void sysgenid_advance(bool use_min, u32 min)
 	u32 gen;
 
 	spin_lock(&sysgenid_lock);
-	gen = *sysgenid_gen + 1;
+	gen = *sysgenid_gen;
 	if (use_min && (s32)(min - gen) > 0)
 		gen = min;
+	else
+		gen++;
 	WRITE_ONCE(*sysgenid_gen, gen);
 	/*
 	 * Publish the event after the value: whoever sees the new sequence
