@@ -539,10 +539,10 @@ static void do_ioctl(void)
 			failure(C_IOCTL, "%s = %ld, model %lu", what, r,
 				expected_outdated());
 	} else if (bump) {
-		__u32 min = arg, next = before + 1;
+		/* SPEC 4: the minimum if it is ahead of the current one. */
+		__u32 min = arg;
+		__u32 next = (__s32)(min - before) > 0 ? min : before + 1;
 
-		if ((__s32)(min - next) > 0)
-			next = min;
 		if (after != next)
 			failure(C_IOCTL, "%s: %u -> %u, expected %u", what,
 				before, after, next);
