@@ -25,6 +25,8 @@
 
 #include <linux/sysgenid.h>
 
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;

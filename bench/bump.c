@@ -230,7 +230,7 @@ int main(void)
 
 	clk = clock_cost();
 	result("bump", "clock-ns", clk);
-	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(counts); i++)
 		measure(counts[i], clk);
 	return 0;
 }

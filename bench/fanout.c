@@ -144,9 +144,12 @@ static void __attribute__((noreturn)) threads(int n, void *(*fn)(void *))
 
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, STACK_SIZE);
-	for (i = 0; i < n; i++)
-		if ((errno = pthread_create(&t, &attr, fn, NULL)))
-			die("pthread_create #%d: %s", i, strerror(errno));
+	for (i = 0; i < n; i++) {
+		int err = pthread_create(&t, &attr, fn, NULL);
+
+		if (err)
+			die("pthread_create #%d: %s", i, strerror(err));
+	}
 	for (;;)
 		pause();
 }
