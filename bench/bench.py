@@ -6,8 +6,8 @@ Boots the benchmark guest (tests/vm/boot, sysgenid.init=/bench/run) and
 collects the RESULT lines its programs print on the results channel; then
 saves a second guest (tests/vm/vmctl.py), whose one watcher blocks in
 read(), and resumes clones of it to time, on the host clock, QMP "cont" to
-the watcher's confirmation. Writes results.json, results.csv and the plots under the
-output directory and prints the table.
+the watcher's confirmation. Writes results.json, results.csv, table.md and
+the plots to the output directory and prints the tables.
 """
 
 import argparse
@@ -312,7 +312,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(
         os.environ.get("BUILD", os.path.join(TOP, "build")), "bench"))
     ap.add_argument("--only", default="",
-                    help="in-guest programs, e.g. probe,bump (default all)")
+                    help="probe,slab,bump,fanout (in-guest) or restore; "
+                    "default: all")
     ap.add_argument("--append", default="",
                     help="kernel command line, e.g. sgb.fanout=10,100")
     ap.add_argument("--mem", default="2G", help="guest memory")

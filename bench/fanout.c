@@ -23,8 +23,8 @@
  *
  * Before each round every watcher has confirmed and the run queues are
  * empty, so that the bump finds all N asleep. The median and the minimum
- * over the rounds (15, or 7 for N above 1000): on a shared host the
- * minimum is the figure least disturbed by the neighbours.
+ * over the rounds (31 up to N = 100, 15 up to 1000, then 7): on a shared
+ * host the minimum is the figure least disturbed by the neighbours.
  *
  * Arguments, if any: the values of N.
  */
@@ -41,7 +41,7 @@
 
 #include "bench.h"
 
-#define ROUNDS		15
+#define ROUNDS		31
 #define MAX_COUNTS	16
 #define MAX_WATCHERS	10000
 #define STACK_SIZE	(64 * 1024)
@@ -228,7 +228,7 @@ static void measure(enum mode mode, int n)
 {
 	static pid_t pids[MAX_WATCHERS];
 	int procs = mode == PROC || mode == FUTEX_PROCS;
-	int rounds = n > 1000 ? 7 : ROUNDS;
+	int rounds = n > 1000 ? 7 : n > 100 ? 15 : ROUNDS;
 	int np = procs ? n : 1, i;
 	double us[ROUNDS];
 	char key[48];
