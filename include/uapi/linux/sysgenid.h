@@ -11,10 +11,21 @@
  * happened since it was opened or last confirmed), then returns the current
  * generation as a native-endian __u32; write() of that value confirms it.
  * poll() reports EPOLLIN while the file is outdated. A read-only shared
- * mapping of offset 0 shows the current generation in its first four bytes.
+ * mapping of offset 0 shows the current generation in its first four bytes
+ * (struct sysgenid_page).
  *
- * Every ioctl takes its argument by value in the ioctl's unsigned long and
- * returns its result as the syscall's return value: no pointer is passed.
+ * Between the moment a virtual machine resumes and the moment the guest
+ * handles the hypervisor's notification, the counter still shows the old
+ * generation. Where the hypervisor writes the new VM generation ID into
+ * guest memory before the VM runs (QEMU does), that window closes: the
+ * page at offset SYSGENID_VMGENID_PGOFF (in pages) is the hypervisor's own
+ * ID page, mapped read-only, and a check that compares the ID there with
+ * the one in struct sysgenid_page sees a clone at its first load.
+ * SYSGENID_SYNC_GEN then turns the changed ID into the event at once.
+ *
+ * Every ioctl but SYSGENID_SYNC_GEN takes its argument by value in the
+ * ioctl's unsigned long and returns its result as the syscall's return
+ * value.
  */
 #ifndef _UAPI_LINUX_SYSGENID_H
 #define _UAPI_LINUX_SYSGENID_H
@@ -26,6 +37,37 @@
 
 /* Size of a generation as read(), write() and the mapping carry it. */
 #define SYSGENID_GEN_SIZE	sizeof(__u32)
+
+/* Size of a VM generation ID. */
+#define SYSGENID_VMGENID_SIZE	16
+
+/**
+ * struct sysgenid_page - the start of the page that mmap() offset 0 maps
+ * @generation: the current generation
+ * @vmgenid_offset: the byte offset of the VM generation ID in the ID page
+ *	(mmap() offset SYSGENID_VMGENID_PGOFF); 0 when there is no ID page
+ * @vmgenid: the VM generation ID that @generation stands for: the one the
+ *	kernel found when it loaded, then the one of the last VM generation
+ *	event; zero when the kernel cannot read an ID
+ *
+ * The rest of the page is zero. The kernel writes @generation before
+ * @vmgenid: a reader that loads @vmgenid first and then @generation never
+ * pairs a new ID with an old generation.
+ */
+struct sysgenid_page {
+	__u32 generation;
+	__u32 vmgenid_offset;
+	__u8 vmgenid[SYSGENID_VMGENID_SIZE];
+};
+
+/*
+ * mmap() offset, in pages, of the hypervisor's VM generation ID page: one
+ * read-only page whose bytes at sysgenid_page.vmgenid_offset are the ID
+ * the hypervisor wrote last. Only a page that the hypervisor dedicates to
+ * the ID is ever mapped (QEMU's); elsewhere, or when the administrator
+ * turned it off, mmap() of this offset fails with ENODEV.
+ */
+#define SYSGENID_VMGENID_PGOFF	1
 
 /* The numbering of the v4 patch. */
 #define SYSGENID_IOCTL		0x2d
@@ -89,5 +131,24 @@
  * define SYSGENID_TRIGGER_GEN_UPDATE - SYSGENID_FORCE_GEN_UPDATE, v6 numbering
  */
 #define SYSGENID_TRIGGER_GEN_UPDATE	_IO(SYSGENID_IOCTL_V6, 3)
+
+/**
+ * define SYSGENID_SYNC_GEN - catch up with the hypervisor's VM generation ID
+ *
+ * Argument: a pointer to a __u32 that receives the current generation.
+ *
+ * Compares the VM generation ID in guest memory with the one the current
+ * generation stands for (struct sysgenid_page.vmgenid). When it changed,
+ * performs that event at once, as the hypervisor's notification would:
+ * the kernel's random number generator is reseeded with the new ID, then
+ * the counter moves and every watcher is told. Whichever comes first, this
+ * call or the notification, makes the one event of an ID change; the other
+ * finds nothing to do. Needs no privilege (it only reports what the
+ * hypervisor did) and costs one comparison when nothing changed.
+ *
+ * Return: 0, with the current generation stored. Fails with ENODEV where
+ * the kernel cannot read a VM generation ID, and with EFAULT.
+ */
+#define SYSGENID_SYNC_GEN		_IOR(SYSGENID_IOCTL_V6, 4, __u32)
 
 #endif /* _UAPI_LINUX_SYSGENID_H */
