@@ -6,7 +6,10 @@
 #ifndef _SYSGENID_COMPAT_H
 #define _SYSGENID_COMPAT_H
 
+#include <linux/acpi.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/random.h>
 #include <linux/version.h>
 
 /* v6.3 made vma->vm_flags read-only and added accessors. */
@@ -19,11 +22,32 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 #endif
 
 /*
- * v6.10 moved the built-in vmgenid driver from the ACPI bus to the platform
- * bus. sysgenid_acpi binds on the same bus, so that one device is driven by
- * one of the two, never both.
+ * add_vmfork_randomness() is exported only where the kernel's vmgenid is a
+ * module (CONFIG_VMGENID=m): look it up when the module loads. In the
+ * kernel tree the driver calls it directly.
  */
-#define SYSGENID_VMGENID_PLATFORM_DRIVER \
-	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0))
+#if IS_ENABLED(CONFIG_VMGENID)
+#define sysgenid_get_vmfork_randomness()	symbol_get(add_vmfork_randomness)
+static inline void sysgenid_put_vmfork_randomness(void *fn)
+{
+	if (fn)
+		symbol_put(add_vmfork_randomness);
+}
+#else
+#define sysgenid_get_vmfork_randomness()	NULL
+static inline void sysgenid_put_vmfork_randomness(void *fn)
+{
+}
+#endif
+
+/* v6.10 has acpi_bus_register_driver() fill in the driver's owner. */
+#ifdef CONFIG_ACPI
+static inline void sysgenid_acpi_driver_owner(struct acpi_driver *drv)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+	drv->owner = THIS_MODULE;
+#endif
+}
+#endif
 
 #endif /* _SYSGENID_COMPAT_H */

@@ -14,22 +14,38 @@
  * acknowledged, so an event marks every file outdated without visiting
  * any of them, and the outdated-watcher count is simply reset to the number
  * of watchers.
+ *
+ * Every event reseeds the kernel's RNG before anyone can learn of it, so
+ * that clones told of an event never draw the same random numbers. Where
+ * the hypervisor writes a VM generation ID into guest memory before the VM
+ * runs, the driver reads it too: a change is one event, whoever notices it
+ * first (the hypervisor's notification or SYSGENID_SYNC_GEN), and user
+ * space may map the page that holds it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/acpi.h>
 #include <linux/capability.h>
+#include <linux/compat.h>
 #include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/kdev_t.h>
+#include <linux/major.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/poll.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/timex.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "compat.h"
 #include "sysgenid.h"
@@ -51,9 +67,10 @@ static DEFINE_SPINLOCK(sysgenid_lock);
 
 /*
  * The generation lives in the first word of the page that user space maps,
- * so that the mapping is the one copy of it and can never lag behind.
+ * so that the mapping is the one copy of it and can never lag behind. The
+ * page also holds the VM generation ID that the generation stands for.
  */
-static u32 *sysgenid_gen;
+static struct sysgenid_page *sysgenid_page;
 
 /*
  * Number of events so far. It only serves to compare with a file's
@@ -74,6 +91,37 @@ static bool vmfork = true;
 module_param(vmfork, bool, 0444);
 MODULE_PARM_DESC(vmfork,
 		 "Count the VM generation changes that the kernel's vmgenid driver reports (default: on)");
+
+static bool vmgenid_map = true;
+module_param(vmgenid_map, bool, 0444);
+MODULE_PARM_DESC(vmgenid_map,
+		 "Let user space map the hypervisor's VM generation ID page where it holds nothing else (default: on)");
+
+/*
+ * The VM generation ID as the hypervisor writes it, NULL where the driver
+ * cannot read one, and the page that holds it and nothing else, 0 where
+ * there is no such page.
+ */
+static const u8 *sysgenid_vmgenid;
+static phys_addr_t sysgenid_vmgenid_page;
+static void *sysgenid_vmgenid_base;	/* for memunmap() */
+
+/*
+ * Serialises the events that reseed the RNG (VM generation ID changes and
+ * forced updates), so that each ID change is one event.
+ */
+static DEFINE_MUTEX(sysgenid_event_lock);
+
+/*
+ * How an event reseeds the CRNG. add_vmfork_randomness() is exported only
+ * where the kernel's vmgenid is a module; elsewhere the RNDRESEEDCRNG
+ * ioctl of the random device, which every kernel since 4.17 has, does it.
+ */
+static void (*sysgenid_vmfork_randomness)(const void *id, size_t len);
+static struct file *sysgenid_random;
+static long sysgenid_reseed_err;
+/* Set while this driver calls add_vmfork_randomness(): see the notifier. */
+static struct task_struct *sysgenid_vmfork_caller;
 
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
@@ -107,21 +155,47 @@ static void sysgenid_untrack(struct sysgenid_file *priv)
 		sysgenid_drop_outdated();
 }
 
+/* The VM generation ID in the page, as two words that change whole. */
+static bool sysgenid_vmgenid_acted_on(const u8 *id)
+{
+	const u64 *page = (const u64 *)sysgenid_page->vmgenid;
+	u64 w[2];
+
+	memcpy(w, id, sizeof(w));
+	return READ_ONCE(page[0]) == w[0] && READ_ONCE(page[1]) == w[1];
+}
+
+static void sysgenid_set_vmgenid(const u8 *id)
+{
+	u64 *page = (u64 *)sysgenid_page->vmgenid;
+	u64 w[2];
+
+	memcpy(w, id, sizeof(w));
+	WRITE_ONCE(page[0], w[0]);
+	WRITE_ONCE(page[1], w[1]);
+}
+
 /*
  * One event: the generation moves to @min if @use_min and @min is ahead of
- * it (serial-number arithmetic), else forward by one.
+ * it (serial-number arithmetic), else forward by one. @vmgenid, if not
+ * NULL, is the VM generation ID the event stands for.
  */
-static void sysgenid_advance(bool use_min, u32 min)
+static void sysgenid_advance(bool use_min, u32 min, const u8 *vmgenid)
 {
 	u32 gen;
 
 	spin_lock(&sysgenid_lock);
-	gen = *sysgenid_gen;
+	gen = sysgenid_page->generation;
 	if (use_min && (s32)(min - gen) > 0)
 		gen = min;
 	else
 		gen++;
-	WRITE_ONCE(*sysgenid_gen, gen);
+	WRITE_ONCE(sysgenid_page->generation, gen);
+	if (vmgenid) {
+		/* After the generation: see struct sysgenid_page. */
+		smp_wmb();
+		sysgenid_set_vmgenid(vmgenid);
+	}
 	/*
 	 * Publish the event after the value: whoever sees the new sequence
 	 * number reads at least this generation, and the page shows it
@@ -147,19 +221,130 @@ static void sysgenid_advance(bool use_min, u32 min)
  */
 void sysgenid_bump_generation(void)
 {
-	sysgenid_advance(false, 0);
+	sysgenid_advance(false, 0, NULL);
 }
 EXPORT_SYMBOL_GPL(sysgenid_bump_generation);
 
+static void sysgenid_reseed_work_fn(struct work_struct *work)
+{
+	/* A kernel worker holds CAP_SYS_ADMIN, which RNDRESEEDCRNG requires. */
+	sysgenid_reseed_err = vfs_ioctl(sysgenid_random, RNDRESEEDCRNG, 0);
+}
+
+static DECLARE_WORK(sysgenid_reseed_work, sysgenid_reseed_work_fn);
+
+/*
+ * Mixes @buf into the input pool and reseeds the CRNG from it at once:
+ * add_device_randomness() alone leaves the CRNG as it is until its next
+ * scheduled reseed, up to a minute later, and clones would draw the same
+ * numbers until then.
+ */
+static void sysgenid_reseed(const void *buf, size_t len)
+{
+	lockdep_assert_held(&sysgenid_event_lock);
+
+	add_device_randomness(buf, len);
+	if (!sysgenid_random)
+		return;
+	queue_work(system_unbound_wq, &sysgenid_reseed_work);
+	flush_work(&sysgenid_reseed_work);
+	/* -ENODATA: the CRNG is not seeded yet; it will be from this pool. */
+	if (sysgenid_reseed_err && sysgenid_reseed_err != -ENODATA)
+		pr_warn_ratelimited("reseeding the CRNG failed: %ld\n",
+				    sysgenid_reseed_err);
+}
+
+/*
+ * Reseeds with a new VM generation ID. add_vmfork_randomness() also tells
+ * the kernel's other VM fork listeners (WireGuard drops its session keys).
+ */
+static void sysgenid_reseed_vmgenid(const u8 *id)
+{
+	if (!sysgenid_vmfork_randomness) {
+		sysgenid_reseed(id, SYSGENID_VMGENID_SIZE);
+		return;
+	}
+	WRITE_ONCE(sysgenid_vmfork_caller, current);
+	sysgenid_vmfork_randomness(id, SYSGENID_VMGENID_SIZE);
+	WRITE_ONCE(sysgenid_vmfork_caller, NULL);
+}
+
+/*
+ * Turns a change of the VM generation ID into one event. @reseed is false
+ * where the kernel's vmgenid driver has reseeded the RNG with the new ID.
+ */
+static void sysgenid_vmgenid_sync(bool reseed)
+{
+	u8 id[SYSGENID_VMGENID_SIZE];
+
+	mutex_lock(&sysgenid_event_lock);
+	memcpy(id, sysgenid_vmgenid, sizeof(id));
+	if (!sysgenid_vmgenid_acted_on(id)) {
+		if (reseed)
+			sysgenid_reseed_vmgenid(id);
+		sysgenid_advance(false, 0, id);
+	}
+	mutex_unlock(&sysgenid_event_lock);
+}
+
+/**
+ * sysgenid_vmgenid_changed() - the hypervisor says the VM generation ID changed
+ *
+ * For the drivers of VM generation ID devices. If the ID differs from the
+ * one the current generation stands for, reseeds the kernel's RNG with it
+ * and makes one event. A notification for an ID already acted on, such as
+ * one that SYSGENID_SYNC_GEN was quicker to see, is no event.
+ *
+ * Context: Process context. Sleeps.
+ * Return: 0, or -ENODEV if sysgenid cannot read a VM generation ID.
+ */
+int sysgenid_vmgenid_changed(void)
+{
+	if (!sysgenid_vmgenid)
+		return -ENODEV;
+	sysgenid_vmgenid_sync(true);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(sysgenid_vmgenid_changed);
+
+static long sysgenid_sync_gen(u32 __user *out)
+{
+	u8 id[SYSGENID_VMGENID_SIZE];
+
+	if (!sysgenid_vmgenid)
+		return -ENODEV;
+	memcpy(id, sysgenid_vmgenid, sizeof(id));
+	if (!sysgenid_vmgenid_acted_on(id))
+		sysgenid_vmgenid_sync(true);
+	/* The ID in the page is written after the generation. */
+	smp_rmb();
+	return put_user(READ_ONCE(sysgenid_page->generation), out);
+}
+
 static long sysgenid_force_update(unsigned long min)
 {
+	struct {
+		u32 gen;
+		unsigned long cycles;
+	} seed;
+
 	if (min > U32_MAX)
 		return -EINVAL;
 	/* The counter is system-wide: only the initial namespace may move it. */
 	if (!checkpoint_restore_ns_capable(&init_user_ns))
 		return -EPERM;
 
-	sysgenid_advance(true, min);
+	/*
+	 * No new ID comes with a forced update. Reseeding still draws on
+	 * the CPU's seed instruction where there is one, and the cycle
+	 * counter differs between clones.
+	 */
+	mutex_lock(&sysgenid_event_lock);
+	seed.gen = READ_ONCE(sysgenid_page->generation);
+	seed.cycles = random_get_entropy();
+	sysgenid_reseed(&seed, sizeof(seed));
+	sysgenid_advance(true, min, NULL);
+	mutex_unlock(&sysgenid_event_lock);
 	return 0;
 }
 
@@ -225,10 +410,25 @@ static long sysgenid_ioctl(struct file *file, unsigned int cmd,
 		return sysgenid_force_update(arg);
 	case SYSGENID_SET_WATCHER_TRACKING:
 		return sysgenid_set_tracking(file, arg);
+	case SYSGENID_SYNC_GEN:
+		return sysgenid_sync_gen((u32 __user *)arg);
 	default:
 		return -ENOTTY;
 	}
 }
+
+#ifdef CONFIG_COMPAT
+static long sysgenid_compat_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	/* Only SYSGENID_SYNC_GEN takes a pointer; the others take values. */
+	if (cmd == SYSGENID_SYNC_GEN)
+		arg = (unsigned long)compat_ptr(arg);
+	return sysgenid_ioctl(file, cmd, arg);
+}
+#else
+#define sysgenid_compat_ioctl NULL
+#endif
 
 static int sysgenid_open(struct inode *inode, struct file *file)
 {
@@ -239,7 +439,7 @@ static int sysgenid_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	spin_lock(&sysgenid_lock);
 	priv->acked_seq = sysgenid_seq;
-	priv->acked_gen = *sysgenid_gen;
+	priv->acked_gen = sysgenid_page->generation;
 	/* Only a file that can confirm is a watcher from the start. */
 	if (file->f_mode & FMODE_WRITE)
 		sysgenid_track(priv);
@@ -282,7 +482,7 @@ static ssize_t sysgenid_read(struct file *file, char __user *buf,
 	}
 
 	/* Ordered after the sequence load: at least the reported event. */
-	gen = READ_ONCE(*sysgenid_gen);
+	gen = READ_ONCE(sysgenid_page->generation);
 	if (copy_to_user(buf, &gen, sizeof(gen)))
 		return -EFAULT;
 	return sizeof(gen);
@@ -301,7 +501,7 @@ static ssize_t sysgenid_write(struct file *file, const char __user *buf,
 		return -EFAULT;
 
 	spin_lock(&sysgenid_lock);
-	if (gen != *sysgenid_gen) {
+	if (gen != sysgenid_page->generation) {
 		/* Stale or not yet reached: the caller must read again. */
 		ret = -EINVAL;
 	} else if (priv->acked_seq != sysgenid_seq) {
@@ -324,19 +524,32 @@ static __poll_t sysgenid_poll(struct file *file, poll_table *wait)
 
 static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	phys_addr_t phys;
+
 	/* VM_MAYSHARE: a read-only file's shared mapping lacks VM_SHARED. */
-	if (vma->vm_pgoff || vma_pages(vma) != 1 ||
-	    !(vma->vm_flags & VM_MAYSHARE))
+	if (vma_pages(vma) != 1 || !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
 
+	switch (vma->vm_pgoff) {
+	case 0:
+		phys = virt_to_phys(sysgenid_page);
+		break;
+	case SYSGENID_VMGENID_PGOFF:
+		if (!sysgenid_vmgenid_page)
+			return -ENODEV;
+		phys = sysgenid_vmgenid_page;
+		break;
+	default:
+		return -EINVAL;
+	}
+
 	/* Never writable, not even by a later mprotect(). */
 	vm_flags_clear(vma, VM_MAYWRITE);
 	/* Also VM_DONTEXPAND and VM_DONTDUMP; the mapping is kept on fork(). */
-	return remap_pfn_range(vma, vma->vm_start,
-			       page_to_pfn(virt_to_page(sysgenid_gen)),
-			       PAGE_SIZE, vma->vm_page_prot);
+	return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), PAGE_SIZE,
+			       vma->vm_page_prot);
 }
 
 static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
@@ -365,15 +578,14 @@ static const struct file_operations sysgenid_fops = {
 	.poll		= sysgenid_poll,
 	.mmap		= sysgenid_mmap,
 	.unlocked_ioctl	= sysgenid_ioctl,
-	/* Arguments are values, never pointers: no translation needed. */
-	.compat_ioctl	= sysgenid_ioctl,
+	.compat_ioctl	= sysgenid_compat_ioctl,
 	.show_fdinfo	= sysgenid_show_fdinfo,
 };
 
 static ssize_t generation_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(*sysgenid_gen));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_page->generation));
 }
 static DEVICE_ATTR_RO(generation);
 
@@ -391,10 +603,34 @@ static ssize_t outdated_watchers_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(outdated_watchers);
 
+/* What an event does to the RNG: see sysgenid_reseed(). */
+static ssize_t reseed_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	const char *how = "none";
+
+	if (sysgenid_random)
+		how = sysgenid_vmfork_randomness ? "vmfork" : "ioctl";
+	return sysfs_emit(buf, "%s\n", how);
+}
+static DEVICE_ATTR_RO(reseed);
+
+/* How a clone can be seen before its notification. */
+static ssize_t vmgenid_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	const char *how = sysgenid_vmgenid ? "ioctl" : "none";
+
+	return sysfs_emit(buf, "%s\n", sysgenid_vmgenid_page ? "page" : how);
+}
+static DEVICE_ATTR_RO(vmgenid);
+
 static struct attribute *sysgenid_attrs[] = {
 	&dev_attr_generation.attr,
 	&dev_attr_watchers.attr,
 	&dev_attr_outdated_watchers.attr,
+	&dev_attr_reseed.attr,
+	&dev_attr_vmgenid.attr,
 	NULL
 };
 ATTRIBUTE_GROUPS(sysgenid);
@@ -407,11 +643,29 @@ static struct miscdevice sysgenid_misc = {
 	.mode	= 0666,
 };
 
-/* Backend: VM generation ID changes seen by the kernel's vmgenid driver. */
+static void sysgenid_vmfork_work_fn(struct work_struct *work)
+{
+	sysgenid_vmgenid_sync(false);
+}
+
+static DECLARE_WORK(sysgenid_vmfork_work, sysgenid_vmfork_work_fn);
+
+/*
+ * Backend: VM generation ID changes seen by the kernel's vmgenid driver,
+ * which has reseeded the RNG by the time it calls the chain.
+ */
 static int sysgenid_vmfork_notify(struct notifier_block *nb,
 				  unsigned long action, void *data)
 {
-	sysgenid_bump_generation();
+	/* With no ID to compare, each notification is one change. */
+	if (!sysgenid_vmgenid)
+		sysgenid_bump_generation();
+	/* The device-tree vmgenid calls the chain from its interrupt. */
+	else if (!in_task())
+		schedule_work(&sysgenid_vmfork_work);
+	/* Our own add_vmfork_randomness(): the caller makes the event. */
+	else if (READ_ONCE(sysgenid_vmfork_caller) != current)
+		sysgenid_vmgenid_sync(false);
 	return NOTIFY_DONE;
 }
 
@@ -419,13 +673,174 @@ static struct notifier_block sysgenid_vmfork_nb = {
 	.notifier_call = sysgenid_vmfork_notify,
 };
 
+#ifdef CONFIG_ACPI
+
+static const struct acpi_device_id sysgenid_vmgenid_ids[] = {
+	{ "QEMUVGID", 0 },
+	{ "VMGENCTR", 0 },
+	{ "VMGENID", 0 },
+	{ "VM_GEN_COUNTER", 0 },	/* the compatible ID */
+	{ }
+};
+
+/* ADDR returns the physical address of the ID as two integers, low, high. */
+static int sysgenid_acpi_addr(acpi_handle handle, phys_addr_t *addr)
+{
+	struct acpi_buffer buf = { ACPI_ALLOCATE_BUFFER, NULL };
+	union acpi_object *obj;
+	int ret = -EINVAL;
+	u32 lo, hi;
+
+	if (ACPI_FAILURE(acpi_evaluate_object(handle, "ADDR", NULL, &buf)))
+		return -ENODEV;
+	obj = buf.pointer;
+	if (obj && obj->type == ACPI_TYPE_PACKAGE && obj->package.count == 2 &&
+	    obj->package.elements[0].type == ACPI_TYPE_INTEGER &&
+	    obj->package.elements[1].type == ACPI_TYPE_INTEGER) {
+		lo = lower_32_bits(obj->package.elements[0].integer.value);
+		hi = lower_32_bits(obj->package.elements[1].integer.value);
+		*addr = (u64)hi << 32 | lo;
+		ret = 0;
+	}
+	ACPI_FREE(buf.pointer);
+	return ret;
+}
+
+/*
+ * QEMU puts the ID at offset 40 of a 4 KiB blob of its own (fw_cfg file
+ * etc/vmgenid_guid), page-aligned, outside the kernel's RAM and otherwise
+ * zero: that page holds nothing else and may be shown to user space. Other
+ * hypervisors keep the ID beside other data (Firecracker in guest memory).
+ */
+#define SYSGENID_QEMU_VMGENID_OFFSET	40
+#define SYSGENID_QEMU_BLOB_SIZE		SZ_4K
+
+static bool sysgenid_vmgenid_page_ok(struct acpi_device *adev,
+				     phys_addr_t addr, const u8 *page)
+{
+	size_t end = SYSGENID_QEMU_VMGENID_OFFSET + SYSGENID_VMGENID_SIZE;
+	size_t blob = SYSGENID_QEMU_BLOB_SIZE;
+
+	/* The page must be the blob: 4 KiB pages only. */
+	return blob == PAGE_SIZE &&
+	       !strcmp(acpi_device_hid(adev), "QEMUVGID") &&
+	       offset_in_page(addr) == SYSGENID_QEMU_VMGENID_OFFSET &&
+	       region_intersects(addr & PAGE_MASK, PAGE_SIZE,
+				 IORESOURCE_SYSTEM_RAM,
+				 IORES_DESC_NONE) == REGION_DISJOINT &&
+	       !memchr_inv(page, 0, SYSGENID_QEMU_VMGENID_OFFSET) &&
+	       !memchr_inv(page + end, 0, PAGE_SIZE - end);
+}
+
+/* Finds the VM generation ID, whichever driver owns its device. */
+static int sysgenid_vmgenid_init(void)
+{
+	const struct acpi_device_id *id;
+	struct acpi_device *adev = NULL;
+	phys_addr_t addr, page;
+	u8 *base;
+	int ret;
+
+	for (id = sysgenid_vmgenid_ids; id->id[0] && !adev; id++)
+		adev = acpi_dev_get_first_match_dev(id->id, NULL, -1);
+	if (!adev)
+		return -ENODEV;
+
+	ret = sysgenid_acpi_addr(adev->handle, &addr);
+	if (ret)
+		goto out;
+
+	page = addr & PAGE_MASK;
+	base = memremap(page, PAGE_SIZE, MEMREMAP_WB);
+	if (base && sysgenid_vmgenid_page_ok(adev, addr, base)) {
+		if (vmgenid_map)
+			sysgenid_vmgenid_page = page;
+	} else {
+		if (base)
+			memunmap(base);
+		page = addr;
+		base = memremap(page, SYSGENID_VMGENID_SIZE, MEMREMAP_WB);
+		if (!base) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	sysgenid_vmgenid_base = base;
+	sysgenid_vmgenid = base + (addr - page);
+
+	/* The ID at load time is the reference, not an event. */
+	sysgenid_set_vmgenid(sysgenid_vmgenid);
+	add_device_randomness(sysgenid_vmgenid, SYSGENID_VMGENID_SIZE);
+	pr_info("VM generation ID of %s at %pa%s\n", dev_name(&adev->dev),
+		&addr, sysgenid_vmgenid_page ? ", mappable" : "");
+out:
+	acpi_dev_put(adev);
+	return ret;
+}
+
+static void sysgenid_vmgenid_exit(void)
+{
+	if (sysgenid_vmgenid_base)
+		memunmap(sysgenid_vmgenid_base);
+}
+
+#else
+
+static int sysgenid_vmgenid_init(void)
+{
+	return -ENODEV;
+}
+
+static void sysgenid_vmgenid_exit(void)
+{
+}
+
+#endif /* CONFIG_ACPI */
+
+/* The random device, for RNDRESEEDCRNG from a kernel worker. */
+static int sysgenid_random_init(void)
+{
+	struct file *f = filp_open("/dev/urandom", O_RDONLY, 0);
+	struct inode *inode;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	/* Whatever its path, the node must be the kernel's random device. */
+	inode = file_inode(f);
+	if (!S_ISCHR(inode->i_mode) || imajor(inode) != MEM_MAJOR ||
+	    (iminor(inode) != 8 && iminor(inode) != 9)) {
+		filp_close(f, NULL);
+		return -ENODEV;
+	}
+	sysgenid_random = f;
+	return 0;
+}
+
+static void sysgenid_cleanup(void)
+{
+	sysgenid_vmgenid_exit();
+	if (sysgenid_random)
+		filp_close(sysgenid_random, NULL);
+	sysgenid_put_vmfork_randomness(sysgenid_vmfork_randomness);
+	free_page((unsigned long)sysgenid_page);
+}
+
 static int __init sysgenid_init(void)
 {
 	int ret;
 
-	sysgenid_gen = (u32 *)get_zeroed_page(GFP_KERNEL);
-	if (!sysgenid_gen)
+	sysgenid_page = (struct sysgenid_page *)get_zeroed_page(GFP_KERNEL);
+	if (!sysgenid_page)
 		return -ENOMEM;
+
+	sysgenid_vmfork_randomness = sysgenid_get_vmfork_randomness();
+	ret = sysgenid_random_init();
+	if (ret)
+		pr_warn("events will not reseed the CRNG: cannot open /dev/urandom (%d); clones may draw the same random numbers until its next scheduled reseed\n",
+			ret);
+	ret = sysgenid_vmgenid_init();
+	if (ret && ret != -ENODEV)
+		pr_warn("cannot read the VM generation ID (%d)\n", ret);
 
 	ret = misc_register(&sysgenid_misc);
 	if (ret)
@@ -442,7 +857,7 @@ static int __init sysgenid_init(void)
 err_misc:
 	misc_deregister(&sysgenid_misc);
 err_free:
-	free_page((unsigned long)sysgenid_gen);
+	sysgenid_cleanup();
 	return ret;
 }
 module_init(sysgenid_init);
@@ -451,9 +866,10 @@ static void __exit sysgenid_exit(void)
 {
 	if (vmfork)
 		unregister_random_vmfork_notifier(&sysgenid_vmfork_nb);
+	flush_work(&sysgenid_vmfork_work);
 	misc_deregister(&sysgenid_misc);
 	/* No file, hence no mapping, is left: each holds a module reference. */
-	free_page((unsigned long)sysgenid_gen);
+	sysgenid_cleanup();
 }
 module_exit(sysgenid_exit);
 

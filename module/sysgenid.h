@@ -9,5 +9,6 @@
 #include <uapi/linux/sysgenid.h>
 
 void sysgenid_bump_generation(void);
+int sysgenid_vmgenid_changed(void);
 
 #endif /* _LINUX_SYSGENID_H */

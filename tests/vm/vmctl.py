@@ -105,11 +105,13 @@ class Guest:
     """One QEMU guest running clone-agent."""
 
     def __init__(self, kver, initrd, workdir, name, guid="auto",
-                 incoming=None, mem="512M", smp=2, append="", limit=600):
+                 incoming=None, mem="512M", smp=2, append="", limit=600,
+                 qemu_args=()):
         self.name = name
         self.workdir = workdir
         self._config = dict(kver=kver, initrd=initrd, workdir=workdir,
-                            mem=mem, smp=smp, append=append, limit=limit)
+                            mem=mem, smp=smp, append=append, limit=limit,
+                            qemu_args=tuple(qemu_args))
         os.makedirs(workdir, exist_ok=True)
         p = os.path.join(workdir, name)
         self.console = p + ".console"
@@ -127,6 +129,7 @@ class Guest:
             args += ["-a", append]
         args += [kver, initrd, "--",
                  "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        args += list(qemu_args)
         if incoming:
             # -S: stay paused after loading, until cont.
             args += ["-S", "-incoming", "exec:cat " + shlex.quote(incoming)]

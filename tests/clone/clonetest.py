@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+"""clonetest: what the host-side clone tests share.
+
+TAP output, running host commands, and preparing the guest of one kernel:
+staging the modules and tests/clone/, packing the initramfs. The kernel is a
+series or a release that tests/vm/kver knows, or, for a kernel that is not
+installed (make check-debug), the release in SYSGENID_KVER with its tree in
+KDIR and its image in SYSGENID_KERNEL (read by tests/vm/boot).
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
+import vmctl  # noqa: E402,F401  (re-exported for the tests)
+
+BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
+GUARD = 60                      # seconds for any one awaited guest line
+BLACKLIST = "initcall_blacklist=vmgenid_plaform_driver_init"
+BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|Call Trace|Kernel panic")
+
+
+class Tap:
+    """Results named SCENARIO/what: tests/vm/check adds KERNEL/DIR/NAME."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def result(self, ok, name, diag=()):
+        self.n += 1
+        self.failed += not ok
+        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name))
+        for d in diag:
+            print("#   " + d)
+        sys.stdout.flush()
+
+    def comment(self, text):
+        print("# " + text)
+        sys.stdout.flush()
+
+    def plan(self):
+        print("1..%d" % self.n)
+
+
+def sh(*args):
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True)
+    if r.returncode:
+        raise RuntimeError("%s: %s" % (" ".join(args), r.stdout.strip()))
+    return r.stdout.strip()
+
+
+def prepare(label, name):
+    """Stage and pack the guest of kernel label: (release, initrd, workdir).
+
+    workdir is build/NAME/RELEASE, emptied first; raises RuntimeError."""
+    kver = os.environ.get("SYSGENID_KVER") or \
+        sh(os.path.join(TOP, "tests", "vm", "kver"), label)
+    work = os.path.join(BUILD, name, kver)
+    initrd = os.path.join(work, "initramfs.cpio.gz")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    if os.environ.get("SYSGENID_STAGE", "1") != "0":
+        sh("make", "-s", "-C", os.path.join(TOP, "module"), "stage",
+           "KVER=" + kver)
+        sh("make", "-s", "-C", HERE, "stage")
+    sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
+    return kver, initrd, work
+
+
+def log_clean(tap, g, name):
+    """A result: the guest still runs and its console shows no complaint."""
+    bad = []
+    if os.path.exists(g.console):
+        with open(g.console, errors="replace") as f:
+            bad = [l.rstrip() for l in f if BAD_LOG.search(l)]
+    alive = g.proc.poll() is None
+    tap.result(alive and not bad, name,
+               bad[:5] + ([] if alive else ["QEMU exited"]))
+
+
+def sysfs_gen(g):
+    return int(g.check("cat /sys/class/misc/sysgenid/generation")[0])
