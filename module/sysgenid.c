@@ -753,8 +753,10 @@ static int sysgenid_vmgenid_init(void)
 	page = addr & PAGE_MASK;
 	base = memremap(page, PAGE_SIZE, MEMREMAP_WB);
 	if (base && sysgenid_vmgenid_page_ok(adev, addr, base)) {
-		if (vmgenid_map)
+		if (vmgenid_map) {
 			sysgenid_vmgenid_page = page;
+			sysgenid_page->vmgenid_offset = offset_in_page(addr);
+		}
 	} else {
 		if (base)
 			memunmap(base);

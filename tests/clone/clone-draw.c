@@ -9,6 +9,18 @@
  *                       event), draw and report on stdout
  *   clone-draw reseed   RNDRESEEDCRNG: reseed the kernel's CRNG now, so
  *                       that no scheduled reseed falls before the last draw
+ *   clone-draw sync     SYSGENID_SYNC_GEN once: prints "gen=N", or the
+ *                       error and exits 1
+ *   clone-draw race     maps the VM generation ID page and spins until the
+ *                       ID differs from the one the generation stands for,
+ *                       then calls SYSGENID_SYNC_GEN at once and exits
+ *   clone-draw layout   what this machine offers: the page's
+ *                       vmgenid_offset, and the errno of mapping the ID
+ *                       page and of SYSGENID_SYNC_GEN (0: they work)
+ *
+ * The window checks (tests/clone/host-window.t) use the ABI itself, not
+ * libsysgenid: the library's own checks are tested in tests/lib/.
+ * In watch mode SIGUSR2 runs the ID check once and reports it.
  *
  * A draw takes, in this order: 16 bytes of getrandom(), 16 bytes of
  * /dev/urandom, a kernel UUID (/proc/sys/kernel/random/uuid) and 16 bytes
@@ -18,11 +30,15 @@
  *
  *   @d ready gen=N
  *   @d event|command gen=N getrandom=HEX urandom=HEX uuid=UUID prng=HEX
+ *   @d check changed=0|1 gen=N  SIGUSR2: the ID page check
+ *   @d racing gen=N             race: spinning
+ *   @d synced gen=N             race: SYSGENID_SYNC_GEN returned N
  *   @d error WHAT: MESSAGE      and exit 1
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -30,11 +46,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <linux/random.h>
+#include <linux/sysgenid.h>
 
 #include "libsysgenid.h"
 
@@ -137,6 +155,41 @@ static void pread_all(int fd, const char *what, void *buf, size_t n)
 		fail(what, errno ? errno : EIO);
 }
 
+/* The generation page and the hypervisor's ID page, read-only. */
+struct window {
+	const volatile struct sysgenid_page *page;
+	const volatile unsigned char *id;
+};
+
+static int window_map(int fd, struct window *w)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	p = mmap(NULL, psz, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		fail("mmap", errno);
+	w->page = p;
+	p = mmap(NULL, psz, PROT_READ, MAP_SHARED, fd,
+		 SYSGENID_VMGENID_PGOFF * psz);
+	if (p == MAP_FAILED)
+		return errno;
+	w->id = (const volatile unsigned char *)p + w->page->vmgenid_offset;
+	return 0;
+}
+
+/* Has the hypervisor changed the ID since the kernel's last event? */
+static int window_changed(const struct window *w, uint32_t *gen)
+{
+	int i, changed = 0;
+
+	for (i = 0; i < SYSGENID_VMGENID_SIZE; i++)
+		changed |= w->id[i] != w->page->vmgenid[i];
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	*gen = w->page->generation;
+	return changed;
+}
+
 static void draw(const char *kind, uint32_t gen, struct prng *p,
 		 const volatile uint32_t *map, uint32_t *cached)
 {
@@ -167,11 +220,12 @@ static void __attribute__((noreturn)) watch(void)
 {
 	const volatile uint32_t *map;
 	struct pollfd pfd[2];
+	struct window win;
 	struct sysgenid *h;
 	struct prng prng;
 	uint32_t cached, gen;
 	sigset_t set;
-	int ret;
+	int ret, nowin;
 
 	ret = sysgenid_open(&h);
 	if (ret)
@@ -185,9 +239,11 @@ static void __attribute__((noreturn)) watch(void)
 	map = sysgenid_map(h);
 	cached = sysgenid_peek(map);
 	prng_seed(&prng);
+	nowin = window_map(sysgenid_fd(h), &win);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		fail("sigprocmask", errno);
 	pfd[0].fd = sysgenid_fd(h);
@@ -218,8 +274,15 @@ static void __attribute__((noreturn)) watch(void)
 
 			if (read(pfd[1].fd, &si, sizeof(si)) != sizeof(si))
 				fail("signalfd read", errno);
-			draw("command", sysgenid_peek(map), &prng, map,
-			     &cached);
+			if (si.ssi_signo == SIGUSR1) {
+				draw("command", sysgenid_peek(map), &prng, map,
+				     &cached);
+			} else if (nowin) {
+				fail("ID page", nowin);
+			} else {
+				ret = window_changed(&win, &gen);
+				report("check changed=%d gen=%u", ret, gen);
+			}
 		}
 	}
 }
@@ -234,12 +297,67 @@ static int reseed(void)
 	return 0;
 }
 
+static int open_dev(void)
+{
+	int fd = open(SYSGENID_DEVICE, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail(SYSGENID_DEVICE, errno);
+	return fd;
+}
+
+static int sync_gen(void)
+{
+	__u32 gen;
+
+	if (ioctl(open_dev(), SYSGENID_SYNC_GEN, &gen))
+		fail("SYSGENID_SYNC_GEN", errno);
+	printf("gen=%u\n", gen);
+	return 0;
+}
+
+static int race(void)
+{
+	struct window win;
+	uint32_t gen;
+	__u32 now;
+	int fd = open_dev(), err = window_map(fd, &win);
+
+	if (err)
+		fail("ID page", err);
+	window_changed(&win, &gen);
+	report("racing gen=%u", gen);
+	while (!window_changed(&win, &gen))
+		sched_yield();
+	if (ioctl(fd, SYSGENID_SYNC_GEN, &now))
+		fail("SYSGENID_SYNC_GEN", errno);
+	report("synced gen=%u", now);
+	return 0;
+}
+
+static int layout(void)
+{
+	struct window win;
+	int fd = open_dev(), map_err = window_map(fd, &win);
+	__u32 gen;
+
+	printf("vmgenid_offset=%u map=%d sync=%d\n", win.page->vmgenid_offset,
+	       map_err, ioctl(fd, SYSGENID_SYNC_GEN, &gen) ? errno : 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "watch"))
 		watch();
 	if (argc == 2 && !strcmp(argv[1], "reseed"))
 		return reseed();
-	fprintf(stderr, "usage: %s watch|reseed\n", argv[0]);
+	if (argc == 2 && !strcmp(argv[1], "sync"))
+		return sync_gen();
+	if (argc == 2 && !strcmp(argv[1], "race"))
+		return race();
+	if (argc == 2 && !strcmp(argv[1], "layout"))
+		return layout();
+	fprintf(stderr, "usage: %s watch|reseed|sync|race|layout\n", argv[0]);
 	return 2;
 }

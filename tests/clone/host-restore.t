@@ -51,55 +51,16 @@ guest under build/clone/KVER/ (the saved images are deleted).
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(TOP, "tests", "vm"))
-import vmctl  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clonetest as ct  # noqa: E402
+from clonetest import BLACKLIST, GUARD, sysfs_gen, vmctl  # noqa: E402
 
-BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 SETTLE_MIN = float(os.environ.get("SETTLE_MIN", "5"))
 MODES = ("read", "epoll", "mmap", "orch")
-GUARD = 60                      # seconds for any one awaited guest line
-BLACKLIST = "initcall_blacklist=vmgenid_plaform_driver_init"
-BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|Call Trace|Kernel panic")
-
-
-class Tap:
-    """Results named SCENARIO/what: tests/vm/check adds KERNEL/clone/restore."""
-
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, diag=()):
-        self.n += 1
-        self.failed += not ok
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name))
-        for d in diag:
-            print("#   " + d)
-        sys.stdout.flush()
-
-    def comment(self, text):
-        print("# " + text)
-        sys.stdout.flush()
-
-
-def sh(*args):
-    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       universal_newlines=True)
-    if r.returncode:
-        raise RuntimeError("%s: %s" % (" ".join(args), r.stdout.strip()))
-    return r.stdout.strip()
-
-
-def sysfs_gen(g):
-    return int(g.check("cat /sys/class/misc/sysgenid/generation")[0])
 
 
 def gpe05(g):
@@ -133,13 +94,7 @@ class Run:
         self.guests = []
 
     def log_clean(self, g, name):
-        bad = []
-        if os.path.exists(g.console):
-            with open(g.console, errors="replace") as f:
-                bad = [l.rstrip() for l in f if BAD_LOG.search(l)]
-        alive = g.proc.poll() is None
-        self.tap.result(alive and not bad, name,
-                        bad[:5] + ([] if alive else ["QEMU exited"]))
+        ct.log_clean(self.tap, g, name)
 
     def start_watchers(self, g):
         g.check("clone-watchers " + " ".join(MODES))
@@ -325,24 +280,14 @@ def main():
     if len(sys.argv) != 2:
         sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
         return 2
-    label = sys.argv[1]
-    tap = Tap()
+    tap = ct.Tap()
     t0 = time.monotonic()
     try:
-        kver = sh(os.path.join(TOP, "tests", "vm", "kver"), label)
-        work = os.path.join(BUILD, "clone", kver)
-        initrd = os.path.join(work, "initramfs.cpio.gz")
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-        if os.environ.get("SYSGENID_STAGE", "1") != "0":
-            sh("make", "-s", "-C", os.path.join(TOP, "module"), "stage",
-               "KVER=" + kver)
-            sh("make", "-s", "-C", HERE, "stage")
-        sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
+        kver, initrd, work = ct.prepare(sys.argv[1], "clone")
         tap.comment("kernel %s, initramfs %s" % (kver, initrd))
     except RuntimeError as e:
         tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
-        print("1..%d" % tap.n)
+        tap.plan()
         return 0
 
     for backend in ("vmfork", "acpi"):
@@ -355,7 +300,7 @@ def main():
         finally:
             run.close()
     tap.comment("wall time %.1f s" % (time.monotonic() - t0))
-    print("1..%d" % tap.n)
+    tap.plan()
     return 0
 
 
