@@ -527,23 +527,18 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 	phys_addr_t phys;
 
 	/* VM_MAYSHARE: a read-only file's shared mapping lacks VM_SHARED. */
-	if (vma_pages(vma) != 1 || !(vma->vm_flags & VM_MAYSHARE))
+	if (vma->vm_pgoff > SYSGENID_VMGENID_PGOFF || vma_pages(vma) != 1 ||
+	    !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		return -EPERM;
 
-	switch (vma->vm_pgoff) {
-	case 0:
+	if (!vma->vm_pgoff)
 		phys = virt_to_phys(sysgenid_page);
-		break;
-	case SYSGENID_VMGENID_PGOFF:
-		if (!sysgenid_vmgenid_page)
-			return -ENODEV;
+	else if (sysgenid_vmgenid_page)
 		phys = sysgenid_vmgenid_page;
-		break;
-	default:
-		return -EINVAL;
-	}
+	else
+		return -ENODEV;
 
 	/* Never writable, not even by a later mprotect(). */
 	vm_flags_clear(vma, VM_MAYWRITE);

@@ -268,6 +268,11 @@ static void ioctls(void)
 	TRY("ioctl", "SET_WATCHER_TRACKING 2, file opened O_RDONLY", NULL,
 	    sg_ioctl(ro, SYSGENID_SET_WATCHER_TRACKING, 2));
 
+	TRY("ioctl", "SYNC_GEN, pointer to no memory", "EFAULT",
+	    sg_ioctl(ro, SYSGENID_SYNC_GEN, 8));
+	TRY("ioctl", "_IOR(0xE4, 4, __u64)", "ENOTTY",
+	    sg_ioctl(ro, _IOR(0xE4, 4, __u64), 0));
+
 	TRY("ioctl", "WAIT_WATCHERS 1 << 32", "EINVAL",
 	    sg_ioctl(ro, SYSGENID_WAIT_WATCHERS, 1UL << 32));
 	TRY("ioctl", "WAIT_WATCHERS_V6 ~0", "EINVAL",
@@ -317,8 +322,12 @@ static void maps(void)
 	    map(ro, page, PROT_READ | PROT_WRITE, MAP_SHARED, 0));
 	TRY("mmap", "PROT_READ, MAP_PRIVATE", "EINVAL",
 	    map(ro, page, PROT_READ, MAP_PRIVATE, 0));
-	TRY("mmap", "offset of one page", "EINVAL",
-	    map(ro, page, PROT_READ, MAP_SHARED, page));
+	TRY("mmap", "offset of two pages", "EINVAL",
+	    map(ro, page, PROT_READ, MAP_SHARED, 2 * page));
+	TRY("mmap", "VM generation ID page, PROT_WRITE", "EPERM",
+	    map(rw, page, PROT_READ | PROT_WRITE, MAP_SHARED, page));
+	TRY("mmap", "VM generation ID page, two pages", "EINVAL",
+	    map(ro, 2 * page, PROT_READ, MAP_SHARED, page));
 	TRY("mmap", "two pages", "EINVAL",
 	    map(ro, 2 * page, PROT_READ, MAP_SHARED, 0));
 	TRY("mmap", "0 bytes", "EINVAL", map(ro, 0, PROT_READ, MAP_SHARED, 0));

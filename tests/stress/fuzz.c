@@ -80,6 +80,8 @@ static uint64_t rng;
 static unsigned long iter;
 static int probe;
 static volatile __u32 *gen;
+/* The VM generation ID page, NULL where the guest has none. */
+static volatile __u32 *id_page;
 static size_t page;
 static bool in_child, model_counts;
 static unsigned long calls[C_NR], fails[C_NR], nfail_shown;
@@ -613,9 +615,11 @@ static void do_mmap(void)
 		want = EACCES;
 	else
 		driver = true;
+	/* Offset 0: the generation; one page: the VM generation ID page. */
 	if (driver)
-		want = off || alen != page || type == MAP_PRIVATE ? EINVAL :
-		       prot & PROT_WRITE ? EPERM : 0;
+		want = off > (unsigned long)page || alen != page ||
+		       type == MAP_PRIVATE ? EINVAL :
+		       prot & PROT_WRITE ? EPERM : off && !id_page ? ENODEV : 0;
 	/* A noexec /dev would refuse PROT_EXEC before the driver. */
 	if (driver && (prot & PROT_EXEC))
 		also = EPERM;
@@ -634,15 +638,17 @@ static void do_mmap(void)
 	f->maps++;
 	if (prot & PROT_READ) {
 		const __u32 *w = p;
+		const volatile __u32 *ref = off ? id_page : gen;
 		size_t i;
 
-		if (w[0] != *gen)
+		if (!off && w[0] != *gen)
 			failure(C_MMAP, "%s shows %u, current %u", what, w[0],
 				*gen);
-		for (i = 1; i < page / 4; i++)
-			if (w[i]) {
-				failure(C_MMAP, "%s: word %zu is 0x%x", what,
-					i, w[i]);
+		/* The rest as the probe's own mapping shows it. */
+		for (i = !off; i < page / 4; i++)
+			if (w[i] != ref[i]) {
+				failure(C_MMAP, "%s: word %zu is 0x%x, not 0x%x",
+					what, i, w[i], ref[i]);
 				break;
 			}
 	}
@@ -942,6 +948,10 @@ int main(void)
 	}
 	for (i = 0; i < NF; i++)
 		files[i].fd = -1;
+	id_page = mmap(NULL, page, PROT_READ, MAP_SHARED, probe, page);
+	if (id_page == MAP_FAILED)
+		id_page = NULL;
+	printf("# VM generation ID page: %s\n", id_page ? "mapped" : "none");
 
 	/* Others' watchers would make the counts unpredictable. */
 	base = sg_sysfs("watchers");
