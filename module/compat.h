@@ -21,25 +21,6 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
-/*
- * add_vmfork_randomness() is exported only where the kernel's vmgenid is a
- * module (CONFIG_VMGENID=m): look it up when the module loads. In the
- * kernel tree the driver calls it directly.
- */
-#if IS_ENABLED(CONFIG_VMGENID)
-#define sysgenid_get_vmfork_randomness()	symbol_get(add_vmfork_randomness)
-static inline void sysgenid_put_vmfork_randomness(void *fn)
-{
-	if (fn)
-		symbol_put(add_vmfork_randomness);
-}
-#else
-#define sysgenid_get_vmfork_randomness()	NULL
-static inline void sysgenid_put_vmfork_randomness(void *fn)
-{
-}
-#endif
-
 /* v6.10 has acpi_bus_register_driver() fill in the driver's owner. */
 #ifdef CONFIG_ACPI
 static inline void sysgenid_acpi_driver_owner(struct acpi_driver *drv)

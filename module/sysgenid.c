@@ -113,15 +113,14 @@ static void *sysgenid_vmgenid_base;	/* for memunmap() */
 static DEFINE_MUTEX(sysgenid_event_lock);
 
 /*
- * How an event reseeds the CRNG. add_vmfork_randomness() is exported only
- * where the kernel's vmgenid is a module; elsewhere the RNDRESEEDCRNG
- * ioctl of the random device, which every kernel since 4.17 has, does it.
+ * How an event reseeds the CRNG: the RNDRESEEDCRNG ioctl of the random
+ * device, which every kernel since 4.17 has. Not add_vmfork_randomness():
+ * it calls the VM fork chain, whose lock the chain's own caller holds
+ * while our notifier takes sysgenid_event_lock (lockdep: a circular
+ * dependency).
  */
-static void (*sysgenid_vmfork_randomness)(const void *id, size_t len);
 static struct file *sysgenid_random;
 static long sysgenid_reseed_err;
-/* Set while this driver calls add_vmfork_randomness(): see the notifier. */
-static struct task_struct *sysgenid_vmfork_caller;
 
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
@@ -255,21 +254,6 @@ static void sysgenid_reseed(const void *buf, size_t len)
 }
 
 /*
- * Reseeds with a new VM generation ID. add_vmfork_randomness() also tells
- * the kernel's other VM fork listeners (WireGuard drops its session keys).
- */
-static void sysgenid_reseed_vmgenid(const u8 *id)
-{
-	if (!sysgenid_vmfork_randomness) {
-		sysgenid_reseed(id, SYSGENID_VMGENID_SIZE);
-		return;
-	}
-	WRITE_ONCE(sysgenid_vmfork_caller, current);
-	sysgenid_vmfork_randomness(id, SYSGENID_VMGENID_SIZE);
-	WRITE_ONCE(sysgenid_vmfork_caller, NULL);
-}
-
-/*
  * Turns a change of the VM generation ID into one event. @reseed is false
  * where the kernel's vmgenid driver has reseeded the RNG with the new ID.
  */
@@ -281,7 +265,7 @@ static void sysgenid_vmgenid_sync(bool reseed)
 	memcpy(id, sysgenid_vmgenid, sizeof(id));
 	if (!sysgenid_vmgenid_acted_on(id)) {
 		if (reseed)
-			sysgenid_reseed_vmgenid(id);
+			sysgenid_reseed(id, sizeof(id));
 		sysgenid_advance(false, 0, id);
 	}
 	mutex_unlock(&sysgenid_event_lock);
@@ -598,14 +582,11 @@ static ssize_t outdated_watchers_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(outdated_watchers);
 
-/* How a VM generation ID change reseeds the RNG: sysgenid_reseed_vmgenid(). */
+/* How an event reseeds the RNG: see sysgenid_reseed(). */
 static ssize_t reseed_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	const char *how = sysgenid_random ? "ioctl" : "none";
-
-	return sysfs_emit(buf, "%s\n",
-			  sysgenid_vmfork_randomness ? "vmfork" : how);
+	return sysfs_emit(buf, "%s\n", sysgenid_random ? "ioctl" : "none");
 }
 static DEVICE_ATTR_RO(reseed);
 
@@ -657,8 +638,7 @@ static int sysgenid_vmfork_notify(struct notifier_block *nb,
 	/* The device-tree vmgenid calls the chain from its interrupt. */
 	else if (!in_task())
 		schedule_work(&sysgenid_vmfork_work);
-	/* Our own add_vmfork_randomness(): the caller makes the event. */
-	else if (READ_ONCE(sysgenid_vmfork_caller) != current)
+	else
 		sysgenid_vmgenid_sync(false);
 	return NOTIFY_DONE;
 }
@@ -817,7 +797,6 @@ static void sysgenid_cleanup(void)
 	sysgenid_vmgenid_exit();
 	if (sysgenid_random)
 		filp_close(sysgenid_random, NULL);
-	sysgenid_put_vmfork_randomness(sysgenid_vmfork_randomness);
 	free_page((unsigned long)sysgenid_page);
 }
 
@@ -829,12 +808,10 @@ static int __init sysgenid_init(void)
 	if (!sysgenid_page)
 		return -ENOMEM;
 
-	sysgenid_vmfork_randomness = sysgenid_get_vmfork_randomness();
 	ret = sysgenid_random_init();
 	if (ret)
-		pr_warn("cannot open /dev/urandom (%d): %s will not reseed the CRNG, and clones may draw the same random numbers until its next scheduled reseed\n",
-			ret, sysgenid_vmfork_randomness ? "forced updates" :
-			"events");
+		pr_warn("events will not reseed the CRNG: cannot open /dev/urandom (%d); clones may draw the same random numbers until its next scheduled reseed\n",
+			ret);
 	ret = sysgenid_vmgenid_init();
 	if (ret && ret != -ENODEV)
 		pr_warn("cannot read the VM generation ID (%d)\n", ret);
