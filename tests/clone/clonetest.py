@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -116,6 +117,33 @@ def prepare(label, name):
         sh("make", "-s", "-C", HERE, "stage")
     sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
     return kver, initrd, work
+
+
+def main(name, scenarios, run):
+    """A clone test's main: KERNEL from argv, the guest prepared under
+    build/NAME/, then run(tap, scenario, kver, initrd, work) for each
+    scenario, each failure reported and the next one run; the plan last."""
+    if len(sys.argv) != 2:
+        sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
+        return 2
+    tap = Tap()
+    t0 = time.monotonic()
+    try:
+        kver, initrd, work = prepare(sys.argv[1], name)
+        tap.comment("kernel %s, initramfs %s" % (kver, initrd))
+    except RuntimeError as e:
+        tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
+        tap.plan()
+        return 0
+    for s in scenarios:
+        try:
+            run(tap, s, kver, initrd, work)
+        except Exception as e:          # reported, and the next one runs
+            tap.result(False, "%s: scenario stopped: %s: %s" %
+                       (s, type(e).__name__, e))
+    tap.comment("wall time %.1f s" % (time.monotonic() - t0))
+    tap.plan()
+    return 0
 
 
 def log_clean(tap, g, name):

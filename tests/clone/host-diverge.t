@@ -149,25 +149,10 @@ def scenario(tap, kver, initrd, work, path):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
-        return 2
-    tap = ct.Tap()
-    t0 = time.monotonic()
-    try:
-        kver, initrd, work = ct.prepare(sys.argv[1], "diverge")
-        tap.comment("kernel %s, initramfs %s" % (kver, initrd))
-    except RuntimeError as e:
-        tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
-        tap.plan()
-        return 0
-    for path in ("vmfork", "acpi"):
-        ct.attempts(tap, path, ATTEMPTS,
-                    lambda res, path=path: scenario(res, kver, initrd, work,
-                                                    path))
-    tap.comment("wall time %.1f s" % (time.monotonic() - t0))
-    tap.plan()
-    return 0
+    return ct.main("diverge", ("vmfork", "acpi"),
+                   lambda tap, path, *guest: ct.attempts(
+                       tap, path, ATTEMPTS,
+                       lambda res: scenario(res, *guest, path)))
 
 
 if __name__ == "__main__":

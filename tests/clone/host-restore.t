@@ -276,32 +276,16 @@ class Run:
         os.unlink(img2)
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
-        return 2
-    tap = ct.Tap()
-    t0 = time.monotonic()
+def run(tap, backend, kver, initrd, work):
+    r = Run(tap, kver, initrd, work)
     try:
-        kver, initrd, work = ct.prepare(sys.argv[1], "clone")
-        tap.comment("kernel %s, initramfs %s" % (kver, initrd))
-    except RuntimeError as e:
-        tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
-        tap.plan()
-        return 0
+        r.scenario(backend)
+    finally:
+        r.close()
 
-    for backend in ("vmfork", "acpi"):
-        run = Run(tap, kver, initrd, work)
-        try:
-            run.scenario(backend)
-        except Exception as e:          # reported, and the next one runs
-            tap.result(False, "%s: scenario stopped: %s: %s" %
-                       (backend, type(e).__name__, e))
-        finally:
-            run.close()
-    tap.comment("wall time %.1f s" % (time.monotonic() - t0))
-    tap.plan()
-    return 0
+
+def main():
+    return ct.main("clone", ("vmfork", "acpi"), run)
 
 
 if __name__ == "__main__":

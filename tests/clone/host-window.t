@@ -254,31 +254,16 @@ class Run:
         ct.log_clean(tap, g, p + "kernel log clean")
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: %s KERNEL\n" % sys.argv[0])
-        return 2
-    tap = ct.Tap()
-    t0 = time.monotonic()
+def run(tap, name, kver, initrd, work):
+    r = Run(tap, kver, initrd, work)
     try:
-        kver, initrd, work = ct.prepare(sys.argv[1], "window")
-        tap.comment("kernel %s, initramfs %s" % (kver, initrd))
-    except RuntimeError as e:
-        tap.result(False, "prepare the guest", str(e).splitlines()[-20:])
-        tap.plan()
-        return 0
-    for name in ("nodev", "masked", "race"):
-        run = Run(tap, kver, initrd, work)
-        try:
-            getattr(run, name)()
-        except Exception as e:          # reported, and the next one runs
-            tap.result(False, "%s: scenario stopped: %s: %s" %
-                       (name, type(e).__name__, e))
-        finally:
-            run.close()
-    tap.comment("wall time %.1f s" % (time.monotonic() - t0))
-    tap.plan()
-    return 0
+        getattr(r, name)()
+    finally:
+        r.close()
+
+
+def main():
+    return ct.main("window", ("nodev", "masked", "race"), run)
 
 
 if __name__ == "__main__":
