@@ -146,6 +146,18 @@ def main(name, scenarios, run):
     return 0
 
 
+def last_words(g, n=8):
+    """Diagnostics of a guest that stopped answering: its last lines on the
+    agent's port and on the console."""
+    with g.cond:
+        lines = ["agent: " + l for _, l in g.lines[-n:]]
+    if os.path.exists(g.console):
+        with open(g.console, errors="replace") as f:
+            lines += ["console: " + l.rstrip() for l in f.readlines()[-n:]]
+    return lines + ["QEMU %s" % ("runs" if g.proc.poll() is None
+                                 else "exited")]
+
+
 def log_clean(tap, g, name):
     """A result: the guest still runs and its console shows no complaint."""
     bad = []
