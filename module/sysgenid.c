@@ -175,6 +175,7 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 				   unsigned long timeout_ms)
 {
 	long timeout = MAX_SCHEDULE_TIMEOUT;
+	int state = 0;
 	long ret;
 
 	if (timeout_ms > U32_MAX)
@@ -182,14 +183,26 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 	if (timeout_ms)
 		timeout = msecs_to_jiffies(timeout_ms);
 
+	/*
+	 * Decide from the state that ended the wait: evaluated again, it
+	 * could find the caller's file confirmed meanwhile by another
+	 * thread sharing it, and report 0 while other watchers are still
+	 * outdated.
+	 */
 	ret = wait_event_interruptible_timeout(sysgenid_watchers_wait,
-					       sysgenid_watchers_state(priv),
+					       (state = sysgenid_watchers_state(priv)),
 					       timeout);
+	/*
+	 * A signal: -EINTR, never a restart. A restarted call would start
+	 * its full timeout again, so that signals arriving faster than the
+	 * timeout would keep it from ever expiring; the caller knows its
+	 * own deadline.
+	 */
 	if (ret < 0)
-		return ret;
+		return -EINTR;
 	if (!ret)
 		return -ETIME;
-	return sysgenid_watchers_state(priv) < 0 ? -EINTR : 0;
+	return state < 0 ? -EINTR : 0;
 }
 
 static long sysgenid_set_tracking(struct file *file, unsigned long track)
