@@ -337,6 +337,11 @@ static __poll_t sysgenid_poll(struct file *file, poll_table *wait)
 
 static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	/* Data, never code: no PROT_EXEC now, nor by a later mprotect(). */
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	vm_flags_clear(vma, VM_MAYEXEC);
+
 	/* VM_MAYSHARE: a read-only file's shared mapping lacks VM_SHARED. */
 	if (vma->vm_pgoff || vma_pages(vma) != 1 ||
 	    !(vma->vm_flags & VM_MAYSHARE))

@@ -12,7 +12,9 @@
  * generation as a native-endian __u32; write() of that value confirms it.
  * poll() reports EPOLLIN while the file is outdated. A read-only shared
  * mapping of offset 0 shows the current generation in its first four bytes
- * (struct sysgenid_page).
+ * (struct sysgenid_page). Mappings are never writable nor executable:
+ * PROT_WRITE fails with EPERM (EACCES on a read-only file), PROT_EXEC with
+ * EPERM, and mprotect() to either with EACCES.
  *
  * Between the moment a virtual machine resumes and the moment the guest
  * handles the hypervisor's notification, the counter still shows the old
