@@ -20,6 +20,7 @@
 #include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/atomic.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
@@ -36,17 +37,23 @@
 
 /**
  * struct sysgenid_file - the state of one open file
- * @acked_seq: number of the last event this file acknowledged
+ * @acked_seq: number of the last event this file acknowledged; written
+ *	under sysgenid_lock, read without it
  * @acked_gen: the generation it acknowledged, for fdinfo
  * @tracked: whether the file counts as a watcher
  */
 struct sysgenid_file {
-	unsigned long acked_seq;
+	atomic64_t acked_seq;
 	u32 acked_gen;
 	bool tracked;
 };
 
-/* Serialises events, confirmations and the watcher counts. */
+/*
+ * Serialises events, confirmations and the watcher counts. Events may come
+ * in any context, hard IRQ included (the vmgenid driver of a device-tree
+ * platform reports from its interrupt handler), so every holder disables
+ * interrupts.
+ */
 static DEFINE_SPINLOCK(sysgenid_lock);
 
 /*
@@ -57,10 +64,12 @@ static u32 *sysgenid_gen;
 
 /*
  * Number of events so far. It only serves to compare with a file's
- * acked_seq; a file would have to sleep through exactly 2^BITS_PER_LONG
- * events to miss them.
+ * acked_seq. 64 bits on every architecture: a file would have to sleep
+ * through exactly 2^64 events to miss them, where 2^32 forced updates, a
+ * matter of hours, would do with an unsigned long on a 32-bit kernel.
+ * atomic64_t, so that lockless readers never see it torn there.
  */
-static unsigned long sysgenid_seq;
+static atomic64_t sysgenid_seq = ATOMIC64_INIT(0);
 
 static unsigned int sysgenid_watchers;
 static unsigned int sysgenid_outdated_watchers;
@@ -78,7 +87,8 @@ MODULE_PARM_DESC(vmfork,
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
 	/* Pairs with the release in sysgenid_advance(). */
-	return smp_load_acquire(&sysgenid_seq) != READ_ONCE(priv->acked_seq);
+	return atomic64_read_acquire(&sysgenid_seq) !=
+	       atomic64_read(&priv->acked_seq);
 }
 
 /* The helpers below are called with sysgenid_lock held. */
@@ -113,9 +123,10 @@ static void sysgenid_untrack(struct sysgenid_file *priv)
  */
 static void sysgenid_advance(bool use_min, u32 min)
 {
+	unsigned long flags;
 	u32 gen;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irqsave(&sysgenid_lock, flags);
 	gen = *sysgenid_gen;
 	if (use_min && (s32)(min - gen) > 0)
 		gen = min;
@@ -127,9 +138,9 @@ static void sysgenid_advance(bool use_min, u32 min)
 	 * number reads at least this generation, and the page shows it
 	 * before any read() or poll() can report it.
 	 */
-	smp_store_release(&sysgenid_seq, sysgenid_seq + 1);
+	atomic64_set_release(&sysgenid_seq, atomic64_read(&sysgenid_seq) + 1);
 	WRITE_ONCE(sysgenid_outdated_watchers, sysgenid_watchers);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irqrestore(&sysgenid_lock, flags);
 
 	wake_up_interruptible_poll(&sysgenid_event_wait, EPOLLIN | EPOLLRDNORM);
 	/* Watchers waiting for the others are outdated now: tell them. */
@@ -143,7 +154,8 @@ static void sysgenid_advance(bool use_min, u32 min)
  * wakes the processes waiting for it. The cost does not depend on the
  * number of open files.
  *
- * Context: Process context. Takes a spinlock.
+ * Context: Any context, hard IRQ included. Takes a spinlock with
+ * interrupts disabled; does not sleep.
  */
 void sysgenid_bump_generation(void)
 {
@@ -215,12 +227,12 @@ static long sysgenid_set_tracking(struct file *file, unsigned long track)
 	if (track > 1)
 		return -EINVAL;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (track && !priv->tracked)
 		sysgenid_track(priv);
 	else if (!track && priv->tracked)
 		sysgenid_untrack(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 	return 0;
 }
 
@@ -247,16 +259,17 @@ static int sysgenid_open(struct inode *inode, struct file *file)
 {
 	struct sysgenid_file *priv;
 
-	priv = kzalloc(sizeof(*priv), GFP_KERNEL);
+	/* Charged to the opener's memory cgroup: anyone may open the node. */
+	priv = kzalloc(sizeof(*priv), GFP_KERNEL_ACCOUNT);
 	if (!priv)
 		return -ENOMEM;
-	spin_lock(&sysgenid_lock);
-	priv->acked_seq = sysgenid_seq;
+	spin_lock_irq(&sysgenid_lock);
+	atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
 	priv->acked_gen = *sysgenid_gen;
 	/* Only a file that can confirm is a watcher from the start. */
 	if (file->f_mode & FMODE_WRITE)
 		sysgenid_track(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 
 	file->private_data = priv;
 	return stream_open(inode, file);
@@ -266,10 +279,10 @@ static int sysgenid_release(struct inode *inode, struct file *file)
 {
 	struct sysgenid_file *priv = file->private_data;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (priv->tracked)
 		sysgenid_untrack(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 
 	kfree(priv);
 	return 0;
@@ -313,17 +326,17 @@ static ssize_t sysgenid_write(struct file *file, const char __user *buf,
 	if (copy_from_user(&gen, buf, sizeof(gen)))
 		return -EFAULT;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (gen != *sysgenid_gen) {
 		/* Stale or not yet reached: the caller must read again. */
 		ret = -EINVAL;
-	} else if (priv->acked_seq != sysgenid_seq) {
+	} else if (sysgenid_is_outdated(priv)) {
 		if (priv->tracked)
 			sysgenid_drop_outdated();
-		WRITE_ONCE(priv->acked_seq, sysgenid_seq);
+		atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
 		priv->acked_gen = gen;
 	}
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 	return ret;
 }
 
@@ -363,11 +376,11 @@ static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
 	bool tracked, outdated;
 	u32 acked;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	acked = priv->acked_gen;
 	tracked = priv->tracked;
-	outdated = priv->acked_seq != sysgenid_seq;
-	spin_unlock(&sysgenid_lock);
+	outdated = sysgenid_is_outdated(priv);
+	spin_unlock_irq(&sysgenid_lock);
 
 	seq_printf(m, "sysgenid-acked: %u\n", acked);
 	seq_printf(m, "sysgenid-tracked: %d\n", tracked);
