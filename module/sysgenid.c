@@ -205,13 +205,15 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 					       (state = sysgenid_watchers_state(priv)),
 					       timeout);
 	/*
-	 * A signal: -EINTR, never a restart. A restarted call would start
-	 * its full timeout again, so that signals arriving faster than the
-	 * timeout would keep it from ever expiring; the caller knows its
-	 * own deadline.
+	 * A signal whose handler ran: -EINTR, whatever SA_RESTART says. A
+	 * restarted call would start its full timeout again, so that
+	 * signals arriving faster than the timeout would keep it from ever
+	 * expiring; the caller knows its own deadline. Without a handler
+	 * (a stop and continue, a ptrace attach) the call restarts, as
+	 * select() does.
 	 */
 	if (ret < 0)
-		return -EINTR;
+		return -ERESTARTNOHAND;
 	if (!ret)
 		return -ETIME;
 	return state < 0 ? -EINTR : 0;

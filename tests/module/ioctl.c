@@ -435,6 +435,31 @@ TEST_F(wait, sa_restart_signals_never_restart_it)
 	close(fd);
 }
 
+/* A stop and a continue run no handler: the wait goes on to its end. */
+TEST_F(wait, stop_and_continue_does_not_end_it)
+{
+	struct waiter w = { .cmd = variant->cmd, .flags = O_RDONLY,
+			    .timeout = 1000 };
+	int fd = sg_open(O_RDWR);
+	struct sg_child c = start_waiter(&w);
+	struct sg_msg m;
+	int st;
+
+	sg_bump(self->ro);
+	go_waiter(&c);
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	kill(c.pid, SIGSTOP);
+	ASSERT_EQ(c.pid, waitpid(c.pid, &st, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(st));
+	kill(c.pid, SIGCONT);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	EXPECT_EQ(-1, m.ret);
+	EXPECT_EQ(ETIME, m.err);
+	EXPECT_EQ(0, m.guard);
+	sg_reap(&c);
+	close(fd);
+}
+
 /* ---- WAIT_WATCHERS and threads sharing one tracked file ---- */
 
 struct shared {

@@ -92,7 +92,7 @@ struct sysgenid_page {
  * Return: 0 once no tracked file is outdated. Fails with EINTR when the
  * caller's own file is tracked and outdated, at once or because an event
  * arrived while waiting: handle the event, confirm, and call again. Fails
- * with EINTR too when a signal arrives: never restarted, whatever
+ * with EINTR too when a signal handler runs: never restarted, whatever
  * SA_RESTART says. Fails with ETIME when the timeout expires and with
  * EINVAL for a timeout above 0xffffffff.
  */
