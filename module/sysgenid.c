@@ -32,6 +32,7 @@
 #include <linux/kdev_t.h>
 #include <linux/major.h>
 #include <linux/miscdevice.h>
+#include <linux/atomic.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -52,17 +53,23 @@
 
 /**
  * struct sysgenid_file - the state of one open file
- * @acked_seq: number of the last event this file acknowledged
+ * @acked_seq: number of the last event this file acknowledged; written
+ *	under sysgenid_lock, read without it
  * @acked_gen: the generation it acknowledged, for fdinfo
  * @tracked: whether the file counts as a watcher
  */
 struct sysgenid_file {
-	unsigned long acked_seq;
+	atomic64_t acked_seq;
 	u32 acked_gen;
 	bool tracked;
 };
 
-/* Serialises events, confirmations and the watcher counts. */
+/*
+ * Serialises events, confirmations and the watcher counts. Events may come
+ * in any context, hard IRQ included (the vmgenid driver of a device-tree
+ * platform reports from its interrupt handler), so every holder disables
+ * interrupts.
+ */
 static DEFINE_SPINLOCK(sysgenid_lock);
 
 /*
@@ -74,10 +81,12 @@ static struct sysgenid_page *sysgenid_page;
 
 /*
  * Number of events so far. It only serves to compare with a file's
- * acked_seq; a file would have to sleep through exactly 2^BITS_PER_LONG
- * events to miss them.
+ * acked_seq. 64 bits on every architecture: a file would have to sleep
+ * through exactly 2^64 events to miss them, where 2^32 forced updates, a
+ * matter of hours, would do with an unsigned long on a 32-bit kernel.
+ * atomic64_t, so that lockless readers never see it torn there.
  */
-static unsigned long sysgenid_seq;
+static atomic64_t sysgenid_seq = ATOMIC64_INIT(0);
 
 static unsigned int sysgenid_watchers;
 static unsigned int sysgenid_outdated_watchers;
@@ -125,7 +134,8 @@ static long sysgenid_reseed_err;
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
 	/* Pairs with the release in sysgenid_advance(). */
-	return smp_load_acquire(&sysgenid_seq) != READ_ONCE(priv->acked_seq);
+	return atomic64_read_acquire(&sysgenid_seq) !=
+	       atomic64_read(&priv->acked_seq);
 }
 
 /* The helpers below are called with sysgenid_lock held. */
@@ -181,9 +191,10 @@ static void sysgenid_set_vmgenid(const u8 *id)
  */
 static void sysgenid_advance(bool use_min, u32 min, const u8 *vmgenid)
 {
+	unsigned long flags;
 	u32 gen;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irqsave(&sysgenid_lock, flags);
 	gen = sysgenid_page->generation;
 	if (use_min && (s32)(min - gen) > 0)
 		gen = min;
@@ -200,9 +211,9 @@ static void sysgenid_advance(bool use_min, u32 min, const u8 *vmgenid)
 	 * number reads at least this generation, and the page shows it
 	 * before any read() or poll() can report it.
 	 */
-	smp_store_release(&sysgenid_seq, sysgenid_seq + 1);
+	atomic64_set_release(&sysgenid_seq, atomic64_read(&sysgenid_seq) + 1);
 	WRITE_ONCE(sysgenid_outdated_watchers, sysgenid_watchers);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irqrestore(&sysgenid_lock, flags);
 
 	wake_up_interruptible_poll(&sysgenid_event_wait, EPOLLIN | EPOLLRDNORM);
 	/* Watchers waiting for the others are outdated now: tell them. */
@@ -216,7 +227,8 @@ static void sysgenid_advance(bool use_min, u32 min, const u8 *vmgenid)
  * wakes the processes waiting for it. The cost does not depend on the
  * number of open files.
  *
- * Context: Process context. Takes a spinlock.
+ * Context: Any context, hard IRQ included. Takes a spinlock with
+ * interrupts disabled; does not sleep.
  */
 void sysgenid_bump_generation(void)
 {
@@ -344,6 +356,7 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 				   unsigned long timeout_ms)
 {
 	long timeout = MAX_SCHEDULE_TIMEOUT;
+	int state = 0;
 	long ret;
 
 	if (timeout_ms > U32_MAX)
@@ -351,14 +364,28 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 	if (timeout_ms)
 		timeout = msecs_to_jiffies(timeout_ms);
 
+	/*
+	 * Decide from the state that ended the wait: evaluated again, it
+	 * could find the caller's file confirmed meanwhile by another
+	 * thread sharing it, and report 0 while other watchers are still
+	 * outdated.
+	 */
 	ret = wait_event_interruptible_timeout(sysgenid_watchers_wait,
-					       sysgenid_watchers_state(priv),
+					       (state = sysgenid_watchers_state(priv)),
 					       timeout);
+	/*
+	 * A signal whose handler ran: -EINTR, whatever SA_RESTART says. A
+	 * restarted call would start its full timeout again, so that
+	 * signals arriving faster than the timeout would keep it from ever
+	 * expiring; the caller knows its own deadline. Without a handler
+	 * (a stop and continue, a ptrace attach) the call restarts, as
+	 * select() does.
+	 */
 	if (ret < 0)
-		return ret;
+		return -ERESTARTNOHAND;
 	if (!ret)
 		return -ETIME;
-	return sysgenid_watchers_state(priv) < 0 ? -EINTR : 0;
+	return state < 0 ? -EINTR : 0;
 }
 
 static long sysgenid_set_tracking(struct file *file, unsigned long track)
@@ -371,12 +398,12 @@ static long sysgenid_set_tracking(struct file *file, unsigned long track)
 	if (track > 1)
 		return -EINVAL;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (track && !priv->tracked)
 		sysgenid_track(priv);
 	else if (!track && priv->tracked)
 		sysgenid_untrack(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 	return 0;
 }
 
@@ -418,16 +445,17 @@ static int sysgenid_open(struct inode *inode, struct file *file)
 {
 	struct sysgenid_file *priv;
 
-	priv = kzalloc(sizeof(*priv), GFP_KERNEL);
+	/* Charged to the opener's memory cgroup: anyone may open the node. */
+	priv = kzalloc(sizeof(*priv), GFP_KERNEL_ACCOUNT);
 	if (!priv)
 		return -ENOMEM;
-	spin_lock(&sysgenid_lock);
-	priv->acked_seq = sysgenid_seq;
+	spin_lock_irq(&sysgenid_lock);
+	atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
 	priv->acked_gen = sysgenid_page->generation;
 	/* Only a file that can confirm is a watcher from the start. */
 	if (file->f_mode & FMODE_WRITE)
 		sysgenid_track(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 
 	file->private_data = priv;
 	return stream_open(inode, file);
@@ -437,10 +465,10 @@ static int sysgenid_release(struct inode *inode, struct file *file)
 {
 	struct sysgenid_file *priv = file->private_data;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (priv->tracked)
 		sysgenid_untrack(priv);
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 
 	kfree(priv);
 	return 0;
@@ -484,17 +512,17 @@ static ssize_t sysgenid_write(struct file *file, const char __user *buf,
 	if (copy_from_user(&gen, buf, sizeof(gen)))
 		return -EFAULT;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	if (gen != sysgenid_page->generation) {
 		/* Stale or not yet reached: the caller must read again. */
 		ret = -EINVAL;
-	} else if (priv->acked_seq != sysgenid_seq) {
+	} else if (sysgenid_is_outdated(priv)) {
 		if (priv->tracked)
 			sysgenid_drop_outdated();
-		WRITE_ONCE(priv->acked_seq, sysgenid_seq);
+		atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
 		priv->acked_gen = gen;
 	}
-	spin_unlock(&sysgenid_lock);
+	spin_unlock_irq(&sysgenid_lock);
 	return ret;
 }
 
@@ -514,7 +542,8 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff > SYSGENID_VMGENID_PGOFF || vma_pages(vma) != 1 ||
 	    !(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	if (vma->vm_flags & VM_WRITE)
+	/* Data, never code, never writable. */
+	if (vma->vm_flags & (VM_WRITE | VM_EXEC))
 		return -EPERM;
 
 	if (!vma->vm_pgoff)
@@ -524,8 +553,8 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 	else
 		return -ENODEV;
 
-	/* Never writable, not even by a later mprotect(). */
-	vm_flags_clear(vma, VM_MAYWRITE);
+	/* Nor made so by a later mprotect(). */
+	vm_flags_clear(vma, VM_MAYWRITE | VM_MAYEXEC);
 	/* Also VM_DONTEXPAND and VM_DONTDUMP; the mapping is kept on fork(). */
 	return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), PAGE_SIZE,
 			       vma->vm_page_prot);
@@ -537,11 +566,11 @@ static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
 	bool tracked, outdated;
 	u32 acked;
 
-	spin_lock(&sysgenid_lock);
+	spin_lock_irq(&sysgenid_lock);
 	acked = priv->acked_gen;
 	tracked = priv->tracked;
-	outdated = priv->acked_seq != sysgenid_seq;
-	spin_unlock(&sysgenid_lock);
+	outdated = sysgenid_is_outdated(priv);
+	spin_unlock_irq(&sysgenid_lock);
 
 	seq_printf(m, "sysgenid-acked: %u\n", acked);
 	seq_printf(m, "sysgenid-tracked: %d\n", tracked);

@@ -8,7 +8,9 @@
 # archive offers for each kernel SERIES (default: 6.1 6.12; a release such
 # as 6.1.0-56-amd64, as `make check` passes, stands for its series).
 # Missing headers packages are installed with apt-get (headers only, never
-# an image).
+# an image). Then once, a 32-bit build: ARCH=i386 against linux-source-6.12
+# configured by tests/build/i386-tree (built once and cached, as the debug
+# kernel is), so that code that only breaks where long is 32 bits shows.
 # Prints TAP, one result per flavour: a build fails on a non-zero status or
 # on any warning or error in its output. Nothing is loaded anywhere.
 #
@@ -81,7 +83,7 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-echo "1..$(echo $pkgs | wc -w)"
+echo "1..$(($(echo $pkgs | wc -w) + 1))"
 n=0
 fail=0
 for p in $pkgs; do
@@ -120,4 +122,37 @@ for p in $pkgs; do
 		fail=1
 	fi
 done
+
+# The same W=1 build, 32-bit.
+n=$((n + 1))
+rel=i386-6.12
+blog=$logs/flavour-$rel.log
+t0=$(date +%s)
+if ! tree=$("$here/i386-tree" 2>"$logs/i386-tree.log"); then
+	echo "not ok $n - $rel: no 32-bit tree (see $logs/i386-tree.log)"
+	tail -n 5 "$logs/i386-tree.log" | sed 's/^/#   /'
+	exit 1
+fi
+rm -rf "${out:?}/$rel"
+st=0
+nice make -C "$top/module" --no-print-directory BUILD="$out" KVER="$rel" \
+	KDIR="$tree" ARCH=i386 modules >"$blog" 2>&1 || st=$?
+secs=$(($(date +%s) - t0))
+bad=$(grep -i -E '(warning|error)[]:[ ]' "$blog" || true)
+kos=$(cd "$out/$rel/src/module" 2>/dev/null && ls ./*.ko 2>/dev/null |
+	sed 's|^\./||' | tr '\n' ' ')
+# ELF class 1 (32-bit) and machine 3 (EM_386), bytes 4 and 18-19.
+elf=$(od -An -tx1 -j4 -N1 "$out/$rel/src/module/sysgenid.ko" 2>/dev/null |
+	tr -d ' ')$(od -An -tx1 -j18 -N2 "$out/$rel/src/module/sysgenid.ko" \
+	2>/dev/null | tr -d ' ')
+[ "$elf" = 010300 ] && elf=1
+if [ "$st" -eq 0 ] && [ -z "$bad" ] && [ -n "$kos" ] && [ "$elf" = 1 ]; then
+	echo "ok $n - $rel ($(cat "$tree/include/config/kernel.release")," \
+		"ARCH=i386): ${kos% } (${secs} s)"
+else
+	echo "not ok $n - $rel: make status $st, 32-bit ELF: $elf (${secs} s)"
+	{ [ -n "$bad" ] && echo "$bad" || tail -n 20 "$blog"; } |
+		head -n 20 | sed 's/^/#   /'
+	fail=1
+fi
 exit "$fail"

@@ -3,8 +3,10 @@
  * /dev/sysgenid: the ioctls (SPEC section 4), both numberings.
  */
 #include <grp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <termios.h>
+#include <time.h>
 #include <linux/capability.h>
 
 #include "sgtest.h"
@@ -221,6 +223,7 @@ struct waiter {
 	unsigned long timeout;
 	int flags;	/* of the waiter's own file */
 	bool ack;	/* confirm it before waiting */
+	bool restart;	/* SIGUSR1's handler has SA_RESTART */
 };
 
 /*
@@ -234,6 +237,14 @@ static void waiter_fn(void *arg, int in, int out)
 	long ret;
 
 	sg_catch(SIGUSR1, sg_noop_handler);
+	if (w->restart) {
+		struct sigaction sa = { .sa_handler = sg_noop_handler,
+					.sa_flags = SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGUSR1, &sa, NULL))
+			sg_die("sigaction");
+	}
 	sg_send(out, 0, 0);
 	sg_wait_cmd(in);
 	if (w->ack)
@@ -292,11 +303,13 @@ TEST_F(wait, blocks_until_last_watcher_confirms)
 	sg_bump(self->ro);
 	ASSERT_EQ(3, sg_outdated(self->ro));
 	go_waiter(&c);
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_tell(&a, SG_CMD_ACK);
 	ASSERT_EQ(1, sg_recv(a.from, &m, SG_GUARD_MS));
-	/* One watcher is still outdated. */
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
+	/* One watcher is still outdated: still asleep. */
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_tell(&b, SG_CMD_ACK);
 	ASSERT_EQ(1, sg_recv(b.from, &m, SG_GUARD_MS));
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
@@ -354,8 +367,12 @@ TEST_F(wait, event_while_waiting_eintr)
 	ASSERT_EQ(1, sg_recv(a.from, &m, SG_GUARD_MS));
 	sg_bump(self->ro);
 	go_waiter(&c);
-	/* Held up by the holder's file. */
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
+	/*
+	 * Held up by the holder's file, asleep in the call: the event must
+	 * end the wait, not find the caller outdated on entry.
+	 */
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_bump(self->ro);
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
 	EXPECT_EQ(-1, m.ret);
@@ -371,13 +388,42 @@ TEST_F(wait, signal_interrupts_eintr)
 	int fd = sg_open(O_RDWR);
 	struct sg_child c = start_waiter(&w);
 	struct sg_msg m;
-	int i, got = 0;
 
 	sg_bump(self->ro);
 	go_waiter(&c);
-	/* Blocked: its own file is untracked, so no EINTR of its own. */
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
-	for (i = 0; i < SG_GUARD_MS / 100 && !got; i++) {
+	/* Asleep: its own file is untracked, so no EINTR of its own. */
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
+	kill(c.pid, SIGUSR1);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	EXPECT_EQ(-1, m.ret);
+	EXPECT_EQ(EINTR, m.err);
+	EXPECT_EQ(0, m.guard);
+	sg_reap(&c);
+	close(fd);
+}
+
+/*
+ * Signals faster than the timeout, with SA_RESTART: a call restarted with
+ * its full timeout each time would never end. It must fail with EINTR
+ * (never restarted, as libsysgenid documents) long before the signals
+ * stop, and never be the guard's doing.
+ */
+TEST_F(wait, sa_restart_signals_never_restart_it)
+{
+	struct waiter w = { .cmd = variant->cmd, .flags = O_RDONLY,
+			    .timeout = 300, .restart = true };
+	int fd = sg_open(O_RDWR);
+	struct sg_child c = start_waiter(&w);
+	struct sg_msg m;
+	int i, got = 0;
+
+	/* A lagging watcher: the test's own, never confirmed. */
+	sg_bump(self->ro);
+	go_waiter(&c);
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	/* 30 signals, 100 ms apart: ten times the timeout. */
+	for (i = 0; i < 30 && !got; i++) {
 		kill(c.pid, SIGUSR1);
 		got = sg_recv(c.from, &m, 100);
 	}
@@ -387,6 +433,134 @@ TEST_F(wait, signal_interrupts_eintr)
 	EXPECT_EQ(0, m.guard);
 	sg_reap(&c);
 	close(fd);
+}
+
+/* A stop and a continue run no handler: the wait goes on to its end. */
+TEST_F(wait, stop_and_continue_does_not_end_it)
+{
+	struct waiter w = { .cmd = variant->cmd, .flags = O_RDONLY,
+			    .timeout = 1000 };
+	int fd = sg_open(O_RDWR);
+	struct sg_child c = start_waiter(&w);
+	struct sg_msg m;
+	int st;
+
+	sg_bump(self->ro);
+	go_waiter(&c);
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_ioctl));
+	kill(c.pid, SIGSTOP);
+	ASSERT_EQ(c.pid, waitpid(c.pid, &st, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(st));
+	kill(c.pid, SIGCONT);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	EXPECT_EQ(-1, m.ret);
+	EXPECT_EQ(ETIME, m.err);
+	EXPECT_EQ(0, m.guard);
+	sg_reap(&c);
+	close(fd);
+}
+
+/* ---- WAIT_WATCHERS and threads sharing one tracked file ---- */
+
+struct shared {
+	unsigned long cmd;
+	int fd;			/* X: the tracked file the threads share */
+	volatile int stop;
+	long waits, eintr, etime, zero, other;
+};
+
+/* Thread A: WAIT_WATCHERS on X, again and again. */
+static void *shared_waiter(void *arg)
+{
+	struct shared *sh = arg;
+
+	while (!sh->stop) {
+		long r = ioctl(sh->fd, sh->cmd, 50UL);
+
+		__atomic_add_fetch(&sh->waits, 1, __ATOMIC_RELAXED);
+		if (!r) {
+			__atomic_add_fetch(&sh->zero, 1, __ATOMIC_RELAXED);
+		} else if (errno == EINTR) {
+			/* Again at once: X may be confirmed meanwhile. */
+			__atomic_add_fetch(&sh->eintr, 1, __ATOMIC_RELAXED);
+		}
+		else if (errno == ETIME)
+			__atomic_add_fetch(&sh->etime, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_add_fetch(&sh->other, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/* Thread B: confirm X the moment it is outdated. */
+static void *shared_confirmer(void *arg)
+{
+	struct shared *sh = arg;
+	__u32 g;
+
+	while (!sh->stop) {
+		if (sg_read(sh->fd, &g) == 4 && write(sh->fd, &g, 4) != 4 &&
+		    errno != EINVAL)
+			sg_die("confirm");
+	}
+	return NULL;
+}
+
+/*
+ * Threads A (waiting) and B (confirming) share the tracked file X while
+ * another process holds a tracked file Y that never confirms, and events
+ * come one after the other. Y is outdated throughout, so WAIT_WATCHERS on
+ * X must never return 0: an event ends A's wait with EINTR (X outdated),
+ * even when B has confirmed X before A returns.
+ */
+TEST_F(wait, shared_file_never_0_while_another_lags)
+{
+	struct shared sh = { .cmd = variant->cmd };
+	struct sg_holder h = { .rw = 1 };
+	struct sg_child y = sg_spawn(sg_holder_fn, &h);
+	struct timespec now, end;
+	volatile __u32 *gen;
+	pthread_t t[3];
+	struct sg_msg m;
+	int i, n;
+
+	alarm(SG_GUARD_S);
+	ASSERT_EQ(1, sg_recv(y.from, &m, SG_GUARD_MS));
+	sh.fd = sg_open(O_RDWR | O_NONBLOCK);
+	gen = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, self->ro, 0);
+	ASSERT_NE(MAP_FAILED, gen);
+	/* Y is outdated from now on. */
+	sg_bump(self->ro);
+	ASSERT_LE(1, sg_outdated(self->ro));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, shared_waiter, &sh));
+	ASSERT_EQ(0, pthread_create(&t[2], NULL, shared_confirmer, &sh));
+	/* 10 s of events, well within the guard. */
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 10;
+	for (n = 0; !sh.zero; n++) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec > end.tv_nsec))
+			break;
+		/* One event each (as sg_bump(), without its mapping). */
+		ASSERT_EQ(0, ioctl(self->ro, SYSGENID_FORCE_GEN_UPDATE,
+				   (unsigned long)*gen));
+	}
+	sh.stop = 1;
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	TH_LOG("%d events, %ld waits: %ld EINTR, %ld ETIME, %ld zero",
+	       n, sh.waits, sh.eintr, sh.etime, sh.zero);
+	EXPECT_EQ(0, sh.zero);
+	EXPECT_EQ(0, sh.other);
+	/* The path was taken: events ended waits. */
+	EXPECT_LT(0, sh.eintr);
+	/* Y still lags. */
+	EXPECT_LE(1, sg_outdated(self->ro));
+	sg_reap(&y);
+	munmap((void *)gen, sg_page());
+	close(sh.fd);
 }
 
 TEST_F(wait, timeout_above_u32_einval)

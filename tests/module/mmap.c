@@ -3,6 +3,7 @@
  * /dev/sysgenid: the mapped generation (SPEC section 2, mmap()).
  */
 #include <pthread.h>
+#include <sys/ptrace.h>
 
 #include "sgtest.h"
 
@@ -106,6 +107,126 @@ TEST(mprotect_to_write_fails_eacces)
 	EXPECT_EQ(sg_gen(), *p);
 	munmap((void *)p, sg_page());
 	close(fd);
+}
+
+TEST(prot_exec_eperm)
+{
+	int ro = sg_open(O_RDONLY);
+	int fd = sg_open(O_RDWR);
+	void *p;
+
+	/* Control: the same mapping without PROT_EXEC is fine. */
+	p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, ro, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	munmap(p, sg_page());
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, sg_page(), PROT_READ | PROT_EXEC,
+				   MAP_SHARED, ro, 0));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, sg_page(), PROT_READ | PROT_EXEC,
+				   MAP_SHARED, fd, 0));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, sg_page(), PROT_EXEC, MAP_SHARED,
+				   ro, 0));
+	EXPECT_EQ(EPERM, errno);
+	close(fd);
+	close(ro);
+}
+
+TEST(mprotect_to_exec_fails_eacces)
+{
+	int ro = sg_open(O_RDONLY);
+	volatile __u32 *p = map_gen(ro);
+
+	EXPECT_EQ(-1, mprotect((void *)p, sg_page(), PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+	/* Control: mprotect() itself works on the mapping. */
+	EXPECT_EQ(0, mprotect((void *)p, sg_page(), PROT_READ));
+	EXPECT_EQ(sg_gen(), *p);
+	munmap((void *)p, sg_page());
+	close(ro);
+}
+
+/* A private read-only page: FOLL_FORCE writes to it are allowed (COW). */
+static volatile __u32 *map_private_ro(void)
+{
+	void *p = mmap(NULL, sg_page(), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		sg_die("mmap");
+	*(volatile __u32 *)p = 1;
+	if (mprotect(p, sg_page(), PROT_READ))
+		sg_die("mprotect");
+	return p;
+}
+
+TEST(write_through_proc_pid_mem_refused)
+{
+	int ro = sg_open(O_RDONLY);
+	int fd = sg_open(O_RDWR);
+	volatile __u32 *p = map_gen(fd);
+	volatile __u32 *ctl = map_private_ro();
+	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	__u32 g = sg_gen(), v = g + 12345;
+
+	ASSERT_LE(0, mem);
+	/* Control: /proc/self/mem writes to a read-only private page. */
+	EXPECT_EQ(4, pwrite(mem, &v, 4, (off_t)(uintptr_t)ctl));
+	EXPECT_EQ(v, *ctl);
+	EXPECT_EQ(-1, pwrite(mem, &v, 4, (off_t)(uintptr_t)p));
+	EXPECT_EQ(EIO, errno);
+	/* Nothing moved, nothing was written. */
+	EXPECT_EQ(g, *p);
+	EXPECT_EQ(g, sg_gen());
+	EXPECT_EQ(0, sg_ready(ro));
+	close(mem);
+	munmap((void *)ctl, sg_page());
+	munmap((void *)p, sg_page());
+	close(fd);
+	close(ro);
+}
+
+/* Child: stop under the parent's ptrace, with the mappings inherited. */
+static void tracee_fn(void *arg, int in, int out)
+{
+	(void)arg;
+	(void)in;
+	(void)out;
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		sg_die("PTRACE_TRACEME");
+	raise(SIGSTOP);
+}
+
+TEST(ptrace_pokedata_refused)
+{
+	int ro = sg_open(O_RDONLY);
+	int fd = sg_open(O_RDWR);
+	volatile __u32 *p = map_gen(fd);
+	volatile __u32 *ctl = map_private_ro();
+	struct sg_child c = sg_spawn(tracee_fn, NULL);
+	__u32 g = sg_gen();
+	long word;
+	int st;
+
+	ASSERT_EQ(c.pid, waitpid(c.pid, &st, WUNTRACED));
+	ASSERT_TRUE(WIFSTOPPED(st));
+	/* Control: POKEDATA writes to the tracee's read-only private page. */
+	EXPECT_EQ(0, ptrace(PTRACE_POKEDATA, c.pid, (void *)ctl, 7L));
+	errno = 0;
+	word = ptrace(PTRACE_PEEKDATA, c.pid, (void *)ctl, NULL);
+	EXPECT_EQ(0, errno);
+	EXPECT_EQ(7, (__u32)word);
+	EXPECT_EQ(-1, ptrace(PTRACE_POKEDATA, c.pid, (void *)p,
+			     (long)(g + 12345)));
+	EXPECT_EQ(EIO, errno);
+	EXPECT_EQ(g, *p);
+	EXPECT_EQ(g, sg_gen());
+	EXPECT_EQ(0, sg_ready(ro));
+	sg_reap(&c);
+	munmap((void *)ctl, sg_page());
+	munmap((void *)p, sg_page());
+	close(fd);
+	close(ro);
 }
 
 /* Offset one page is the VM generation ID page: tests/module/vmgenid.c. */

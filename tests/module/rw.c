@@ -30,8 +30,9 @@ TEST(read_blocks_until_another_process_bumps)
 	__u32 g;
 
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
-	/* Still blocked: nothing happened since it opened. */
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
+	/* Asleep in read(): nothing happened since it opened. */
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_read));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_bump(fd);
 	g = sg_gen();
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
@@ -117,16 +118,13 @@ TEST(read_interrupted_by_signal_eintr)
 {
 	struct sg_child c = sg_spawn(sigread_fn, NULL);
 	struct sg_msg m;
-	int i, got = 0;
 
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
-	/* Keep signalling: one may land before the child enters read(). */
-	for (i = 0; i < SG_GUARD_MS / 100 && got == 0; i++) {
-		kill(c.pid, SIGUSR1);
-		got = sg_recv(c.from, &m, 100);
-	}
-	ASSERT_EQ(1, got);
+	/* Asleep in read(): one signal interrupts the wait itself. */
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_read));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
+	kill(c.pid, SIGUSR1);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
 	EXPECT_EQ(-1, m.ret);
 	EXPECT_EQ(EINTR, m.err);
 	sg_reap(&c);
@@ -294,7 +292,8 @@ TEST(poll_sleeper_woken_by_bump)
 	struct sg_msg m;
 
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
-	ASSERT_EQ(0, sg_recv(c.from, &m, SG_SETTLE_MS));
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_poll));
+	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_bump(fd);
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
 	/* 0 would be the poll timeout: the guard fired. */

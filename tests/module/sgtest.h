@@ -39,13 +39,6 @@
 
 #define SG_GUARD_S	20
 #define SG_GUARD_MS	(SG_GUARD_S * 1000)
-/*
- * How long a waiter must stay blocked before the test goes on. Not a timing
- * assertion on the driver: a waiter that has not yet reached its blocking
- * call passes this check, then blocks anyway, so the check can only miss a
- * bug, never invent a pass.
- */
-#define SG_SETTLE_MS	200
 
 #define sg_die(fmt, ...) do {						\
 	fprintf(stderr, "# %s:%d: " fmt ": %s\n", __FILE__, __LINE__,	\
@@ -259,6 +252,36 @@ static inline struct sg_child sg_spawn(void (*fn)(void *, int, int),
 	c.to = down[1];
 	c.from = up[0];
 	return c;
+}
+
+/*
+ * Wait until process @pid is asleep in system call @nr: /proc/PID/syscall
+ * shows the call's number only while the task sleeps in it (it says
+ * "running" otherwise). Then the peer is on the driver's wait queue, not
+ * about to enter the call. 0 once it is, -1 if the guard's time ran out.
+ */
+static inline int sg_wait_asleep(pid_t pid, long nr)
+{
+	char path[64], buf[128];
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	for (i = 0; i < SG_GUARD_MS; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			if (strtol(buf, NULL, 10) == nr &&
+			    strncmp(buf, "running", 7))
+				return 0;
+		}
+		usleep(1000);
+	}
+	return -1;
 }
 
 /* Tell the child to go on (any value; what it means is up to the child). */

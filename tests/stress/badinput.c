@@ -335,7 +335,7 @@ static void maps(void)
 	    map(wo, page, PROT_READ, MAP_SHARED, 0));
 	TRY("mmap", "1 byte (one page)", "returns 0",
 	    map(ro, 1, PROT_READ, MAP_SHARED, 0));
-	TRY("mmap", "PROT_READ | PROT_EXEC", NULL,
+	TRY("mmap", "PROT_READ | PROT_EXEC", "EPERM",
 	    map(ro, page, PROT_READ | PROT_EXEC, MAP_SHARED, 0));
 
 	p = mmap(NULL, page, PROT_READ, MAP_SHARED, rw, 0);
@@ -345,6 +345,8 @@ static void maps(void)
 	}
 	TRY("mprotect", "PROT_READ | PROT_WRITE", "EACCES",
 	    mprotect(p, page, PROT_READ | PROT_WRITE));
+	TRY("mprotect", "PROT_READ | PROT_EXEC", "EACCES",
+	    mprotect(p, page, PROT_READ | PROT_EXEC));
 	TRY("mremap", "to two pages, MREMAP_MAYMOVE", "EFAULT",
 	    mremap(p, page, 2 * page, MREMAP_MAYMOVE) == MAP_FAILED ? -1 : 0);
 	munmap(p, page);

@@ -489,7 +489,9 @@ static int child(struct worker *w, bool bump)
 
 static void op_fork(struct worker *w)
 {
-	bool bump = pick(w, 2);
+	/* A child bumps too, but not in a calm round (see op_bump()). */
+	bool bump = pick(w, 2) &&
+		    !__atomic_load_n(&sh->calm, __ATOMIC_RELAXED);
 	int status;
 	pid_t pid;
 

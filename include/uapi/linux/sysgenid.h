@@ -12,7 +12,9 @@
  * generation as a native-endian __u32; write() of that value confirms it.
  * poll() reports EPOLLIN while the file is outdated. A read-only shared
  * mapping of offset 0 shows the current generation in its first four bytes
- * (struct sysgenid_page).
+ * (struct sysgenid_page). Mappings are never writable nor executable:
+ * PROT_WRITE fails with EPERM (EACCES on a read-only file), PROT_EXEC with
+ * EPERM, and mprotect() to either with EACCES.
  *
  * Between the moment a virtual machine resumes and the moment the guest
  * handles the hypervisor's notification, the counter still shows the old
@@ -90,8 +92,9 @@ struct sysgenid_page {
  * Return: 0 once no tracked file is outdated. Fails with EINTR when the
  * caller's own file is tracked and outdated, at once or because an event
  * arrived while waiting: handle the event, confirm, and call again. Fails
- * with ETIME when the timeout expires and with EINVAL for a timeout above
- * 0xffffffff.
+ * with EINTR too when a signal handler runs: never restarted, whatever
+ * SA_RESTART says. Fails with ETIME when the timeout expires and with
+ * EINVAL for a timeout above 0xffffffff.
  */
 #define SYSGENID_WAIT_WATCHERS		_IO(SYSGENID_IOCTL, 2)
 
