@@ -40,16 +40,26 @@ int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* A decimal or 0x-prefixed number within [0, max]. */
+/*
+ * Decimal, or hexadecimal after 0x or 0X: never octal, so that 010 is ten
+ * (strtoul()'s base 0 would read it as eight). No sign, no blanks.
+ */
 bool parse_num(const char *s, unsigned long max, unsigned long *out)
 {
 	unsigned long v;
+	int base = 10;
 	char *end;
 
-	if (!isdigit((unsigned char)*s))
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+		if (!isxdigit((unsigned char)*s))
+			return false;
+	} else if (!isdigit((unsigned char)*s)) {
 		return false;
+	}
 	errno = 0;
-	v = strtoul(s, &end, 0);
+	v = strtoul(s, &end, base);
 	if (errno || *end || v > max)
 		return false;
 	*out = v;

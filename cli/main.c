@@ -15,6 +15,7 @@ static const struct {
 } commands[] = {
 	{ "get", cmd_get },
 	{ "status", cmd_status },
+	{ "sync", cmd_sync },
 	{ "watch", cmd_watch },
 	{ "wait-watchers", cmd_wait_watchers },
 	{ "bump", cmd_bump },
@@ -28,7 +29,8 @@ static const char main_help[] =
 	"\n"
 	"Commands:\n"
 	"  get            print the current generation\n"
-	"  status         generation, watchers, outdated watchers\n"
+	"  status         generation, watchers, outdated watchers, protection\n"
+	"  sync           catch up with the hypervisor's VM generation ID\n"
 	"  watch          print, handle and confirm each new generation\n"
 	"  wait-watchers  wait until every watcher is up to date\n"
 	"  bump           force a generation event (privileged)\n"

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,10 +12,18 @@
 
 /* sysgenid wait-watchers */
 
+/*
+ * Any user may open a tracked watcher and never confirm: an orchestrator
+ * that waited without a limit by default could be held for ever. The
+ * default is finite; sysgenid laggards names whoever holds it up.
+ */
+#define WAIT_WATCHERS_TIMEOUT_MS	30000
+
 static const char wait_watchers_help[] =
 	"Usage: sysgenid wait-watchers [--timeout MS]\n"
 	"Wait until every watcher has confirmed the current generation.\n"
-	"  -t, --timeout MS   exit 3 after MS ms (0, the default: no limit)\n";
+	"  -t, --timeout MS   exit 3 after MS ms (default 30000; 0: no limit)\n"
+	"'sysgenid laggards' names the watchers that hold it up.\n";
 
 int cmd_wait_watchers(int argc, char **argv)
 {
@@ -24,21 +33,22 @@ int cmd_wait_watchers(int argc, char **argv)
 		{ }
 	};
 	const struct cmd_opts o = { wait_watchers_help, lo, ":ht:" };
-	unsigned long timeout = 0;
+	unsigned long timeout = WAIT_WATCHERS_TIMEOUT_MS;
 	struct sysgenid *h;
 	int c, err;
 
 	while ((c = next_opt(argc, argv, &o)) != -1) {
 		if (c >= EXIT_NOW(0))
 			return c - EXIT_NOW(0);
-		if (!parse_num(optarg, UINT32_MAX, &timeout))
+		if (!parse_num(optarg, INT_MAX, &timeout))
 			return usage_error("bad timeout '%s'", optarg);
 	}
 
 	/* A probe: it is no watcher, so it never waits for itself. */
 	if (open_handle(&h, false))
 		return EXIT_ERROR;
-	err = sysgenid_wait_watchers(h, timeout);
+	/* The library's -1 is no limit; its 0 would not wait at all. */
+	err = sysgenid_wait_watchers(h, timeout ? (int)timeout : -1);
 	sysgenid_close(h);
 	if (err == -ETIME) {
 		msg("%s", strerror(ETIME));

@@ -2,6 +2,11 @@
 /*
  * sysgenid(1): sysgenid watch, which prints, handles (--exec, --hooks) and
  * confirms each new generation.
+ *
+ * SIGTERM, SIGINT and SIGHUP arrive through a signalfd, polled with the
+ * device and with the running hook: a hook runs in a process group of its
+ * own, so the signal is forwarded to that group, the hook is reaped, and
+ * only then does the command exit, by the same signal.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,14 +43,68 @@ static const char watch_help[] =
 	"                          (0, the default: no limit)\n"
 	"CMD and hooks get SYSGENID_GENERATION and SYSGENID_PREVIOUS in their\n"
 	"environment. One that fails or times out is logged on stderr and the\n"
-	"generation is still confirmed.\n";
+	"generation is still confirmed. SIGTERM, SIGINT or SIGHUP is passed on\n"
+	"to the running CMD or hook, which is waited for before exiting.\n";
 
 struct watch {
 	const char *exec;
 	const char *hooks;
 	int hook_timeout;
 	uint32_t gen, prev;
+	int sigfd;		/* -1: signals as usual */
+	sigset_t oldmask;	/* what the hooks get */
+	int stop;		/* the signal that stops the command, or 0 */
 };
+
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+/*
+ * Takes SIGTERM, SIGINT and SIGHUP through a signalfd, but leaves alone a
+ * signal that was ignored when the command started (SIGINT for a
+ * background job of a shell without job control): it stays ignored.
+ */
+static void catch_signals(struct watch *w)
+{
+	struct sigaction sa;
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (!sigaction(stop_signals[i], NULL, &sa) &&
+		    sa.sa_handler != SIG_IGN)
+			sigaddset(&set, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &set, &w->oldmask);
+	w->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w->sigfd < 0) {
+		msg("signalfd: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &w->oldmask, NULL);
+	}
+}
+
+/* The pending stop signal, if any, into w->stop. */
+static void take_signal(struct watch *w)
+{
+	struct signalfd_siginfo si;
+
+	while (read(w->sigfd, &si, sizeof(si)) == sizeof(si))
+		if (!w->stop)
+			w->stop = si.ssi_signo;
+}
+
+/* Exits by w->stop, as the command would have without catching it. */
+static void die_by_signal(const struct watch *w)
+{
+	sigset_t one;
+
+	fflush(NULL);
+	signal(w->stop, SIG_DFL);
+	sigemptyset(&one);
+	sigaddset(&one, w->stop);
+	raise(w->stop);			/* pending while blocked */
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	_exit(128 + w->stop);
+}
 
 static int pidfd_open(pid_t pid)
 {
@@ -52,14 +112,66 @@ static int pidfd_open(pid_t pid)
 }
 
 /*
- * Runs argv in its own process group and waits for it at most timeout_ms
- * (0: no limit); on timeout kills the whole group. Logs any failure.
+ * Waits for the child pid at most timeout_ms (0: no limit); on timeout
+ * kills its whole group. A stop signal is forwarded to the group, and the
+ * wait goes on (a second one kills the group). Returns whether the child
+ * was killed for its timeout.
  */
-static void run(const struct watch *w, const char *name, char *const argv[],
+static bool wait_child(struct watch *w, pid_t pid)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = pidfd_open(pid), .events = POLLIN },
+		{ .fd = w->sigfd, .events = POLLIN },
+	};
+	int64_t deadline = now_ms() + w->hook_timeout;
+	int left, n;
+
+	if (pfd[0].fd < 0) {
+		if (w->hook_timeout)
+			msg("pidfd_open: %s; waiting without a limit",
+			    strerror(errno));
+		return false;	/* waitpid() will do */
+	}
+	for (;;) {
+		left = -1;
+		if (w->hook_timeout) {
+			int64_t rest = deadline - now_ms();
+
+			left = rest > 0 ? (int)rest : 0;
+		}
+		n = left ? poll(pfd, w->sigfd >= 0 ? 2 : 1, left) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			kill(-pid, SIGKILL);
+			close(pfd[0].fd);
+			return true;
+		}
+		if (n < 0 || pfd[0].revents)
+			break;
+		if (pfd[1].revents) {
+			int had = w->stop;
+
+			take_signal(w);
+			if (w->stop)
+				kill(-pid, had ? SIGKILL : w->stop);
+		}
+	}
+	close(pfd[0].fd);
+	return false;
+}
+
+/*
+ * Runs argv in its own process group and waits for it at most
+ * w->hook_timeout (0: no limit); on timeout kills the whole group. Logs
+ * any failure.
+ */
+static void run(struct watch *w, const char *name, char *const argv[],
 		bool out_to_err)
 {
 	char genv[16], prevv[16];
-	int status, pidfd;
+	bool timed_out;
+	int status;
 	pid_t pid;
 
 	snprintf(genv, sizeof(genv), "%" PRIu32, w->gen);
@@ -75,6 +187,7 @@ static void run(const struct watch *w, const char *name, char *const argv[],
 		int null = open("/dev/null", O_RDONLY);
 
 		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, &w->oldmask, NULL);
 		if (null > STDIN_FILENO) {
 			dup2(null, STDIN_FILENO);
 			close(null);
@@ -90,30 +203,15 @@ static void run(const struct watch *w, const char *name, char *const argv[],
 	/* Both sides set the group: no window where a kill could miss it. */
 	setpgid(pid, pid);
 
-	pidfd = w->hook_timeout ? pidfd_open(pid) : -1;
-	if (pidfd >= 0) {
-		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-		int64_t deadline = now_ms() + w->hook_timeout;
-		int64_t left;
-		int n;
-
-		do {
-			left = deadline - now_ms();
-			n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-		} while (n < 0 && errno == EINTR);
-		close(pidfd);
-		if (n == 0) {
-			kill(-pid, SIGKILL);
-			msg("%s: killed after %d ms", name, w->hook_timeout);
-		}
-	} else if (w->hook_timeout) {
-		msg("%s: pidfd_open: %s; waiting without a limit", name,
-		    strerror(errno));
-	}
+	timed_out = wait_child(w, pid);
+	if (timed_out)
+		msg("%s: killed after %d ms", name, w->hook_timeout);
 
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return;
+	if (w->stop)
+		return;		/* it was told to stop, and did */
 	if (WIFEXITED(status) && WEXITSTATUS(status))
 		msg("%s: exit status %d", name, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
@@ -128,7 +226,7 @@ static int hook_filter(const struct dirent *d)
 	return d->d_name[0] != '.' && d->d_name[len - 1] != '~';
 }
 
-static void run_hooks(const struct watch *w)
+static void run_hooks(struct watch *w)
 {
 	struct dirent **names;
 	int i, n;
@@ -147,7 +245,7 @@ static void run_hooks(const struct watch *w)
 
 		snprintf(path, sizeof(path), "%s/%s", w->hooks,
 			 names[i]->d_name);
-		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
+		if (!w->stop && !stat(path, &st) && S_ISREG(st.st_mode) &&
 		    !access(path, X_OK)) {
 			snprintf(label, sizeof(label), "hook %s", path);
 			run(w, label, argv, true);
@@ -155,6 +253,71 @@ static void run_hooks(const struct watch *w)
 		free(names[i]);
 	}
 	free(names);
+}
+
+/*
+ * The generation the watcher acknowledged when it was opened, from its
+ * fdinfo: the counter read after open() would be the new generation if an
+ * event came in between, and SYSGENID_PREVIOUS would equal
+ * SYSGENID_GENERATION. Without /proc, the counter it is.
+ */
+static uint32_t acked_gen(const struct sysgenid *h)
+{
+	char path[64], line[128];
+	unsigned long v;
+	uint32_t gen;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", sysgenid_fd(h));
+	f = fopen(path, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "sysgenid-acked: %lu", &v) == 1) {
+				fclose(f);
+				return v;
+			}
+		}
+		fclose(f);
+	}
+	sysgenid_get(h, &gen);
+	return gen;
+}
+
+/*
+ * Waits for an event, at most timeout_ms (0: no limit), or for a stop
+ * signal (0 with w->stop set).
+ */
+static int wait_event(struct watch *w, struct sysgenid *h,
+		      unsigned long timeout_ms)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sysgenid_fd(h), .events = POLLIN },
+		{ .fd = w->sigfd, .events = POLLIN },
+	};
+	int64_t deadline = now_ms() + timeout_ms;
+	int err, left, n;
+
+	for (;;) {
+		err = sysgenid_wait(h, 0, &w->gen);
+		if (err != -ETIME)
+			return err;
+		left = -1;
+		if (timeout_ms) {
+			int64_t rest = deadline - now_ms();
+
+			if (rest <= 0)
+				return -ETIME;
+			left = rest;
+		}
+		n = poll(pfd, w->sigfd >= 0 ? 2 : 1, left);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && pfd[1].revents) {
+			take_signal(w);
+			if (w->stop)
+				return 0;
+		}
+	}
 }
 
 int cmd_watch(int argc, char **argv)
@@ -169,7 +332,7 @@ int cmd_watch(int argc, char **argv)
 		{ }
 	};
 	const struct cmd_opts o = { watch_help, lo, ":he:d:k:1t:" };
-	struct watch w = { .hook_timeout = HOOK_TIMEOUT_MS };
+	struct watch w = { .hook_timeout = HOOK_TIMEOUT_MS, .sigfd = -1 };
 	unsigned long timeout = 0, v;
 	struct sysgenid *h;
 	bool once = false;
@@ -200,12 +363,15 @@ int cmd_watch(int argc, char **argv)
 		}
 	}
 
+	catch_signals(&w);
 	if (open_handle(&h, true))
 		return EXIT_ERROR;
-	sysgenid_get(h, &w.prev);
+	w.prev = acked_gen(h);
 
 	for (;;) {
-		err = sysgenid_wait(h, timeout ? (int)timeout : -1, &w.gen);
+		err = wait_event(&w, h, timeout);
+		if (w.stop)
+			break;
 		if (err == -ETIME) {
 			msg("no generation event in %lu ms", timeout);
 			sysgenid_close(h);
@@ -224,8 +390,10 @@ int cmd_watch(int argc, char **argv)
 
 			run(&w, "exec", sh, false);
 		}
-		if (w.hooks)
+		if (w.hooks && !w.stop)
 			run_hooks(&w);
+		if (w.stop)
+			break;
 
 		/* -EINVAL: a newer event came; the next wait returns it. */
 		err = sysgenid_confirm(h, w.gen);
@@ -238,5 +406,7 @@ int cmd_watch(int argc, char **argv)
 			break;
 	}
 	sysgenid_close(h);
+	if (w.stop)
+		die_by_signal(&w);
 	return EXIT_OK;
 }
