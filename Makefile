@@ -12,7 +12,11 @@
 #   make sparse     sparse (C=2) on the kernel code
 
 KERNELS ?= 6.1 6.12
-KVER ?= $(shell tests/vm/kver $(firstword $(KERNELS)))
+# A series (6.1) or a release. Turned into the installed release only in
+# the recipes that need one ($(KREL)), never when make reads this file: on
+# a fresh machine `make demo` and `make bench` install the kernels first.
+KVER ?= $(firstword $(KERNELS))
+KREL = $(shell tests/vm/kver $(KVER))
 BUILD := $(CURDIR)/build
 export BUILD
 
@@ -25,7 +29,7 @@ STAGE_DIRS := tests/module tests/lib tests/clone tests/stress
 all: module lib cli examples
 
 module:
-	$(MAKE) -C module KVER=$(KVER)
+	$(MAKE) -C module KVER=$(KREL)
 
 lib cli examples:
 	$(MAKE) -C $@
@@ -39,8 +43,9 @@ install: lib cli
 
 # Everything the guest of kernel $(KVER) needs, under build/guest*/.
 stage:
-	$(MAKE) -C module stage KVER=$(KVER)
-	set -e; for d in $(STAGE_DIRS); do $(MAKE) -C $$d stage KVER=$(KVER); done
+	set -e; krel='$(KREL)'; [ -n "$$krel" ]; \
+	$(MAKE) -C module stage KVER=$$krel; \
+	for d in $(STAGE_DIRS); do $(MAKE) -C $$d stage KVER=$$krel; done
 
 check:
 	tests/vm/check $(KERNELS)
@@ -59,7 +64,7 @@ demo:
 	demo/demo $(KVER)
 
 style sparse:
-	$(MAKE) -C module $@ KVER=$(KVER)
+	$(MAKE) -C module $@ KVER=$(KREL)
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -18,18 +19,73 @@
 
 struct sysgenid {
 	int fd;
-	const volatile uint32_t *map;
+	/* The page of mmap() offset 0: the generation, the ID it stands for. */
+	const volatile struct sysgenid_page *page;
+	/* The hypervisor's ID, in its own page; NULL when not mapped. */
+	const volatile unsigned char *vmgenid;
+	const volatile void *vmgenid_page;
+	size_t page_size;
 };
+
+/*
+ * The mappings come from a read-only open of their own, never from a
+ * watcher's file: a mapping holds its file, and a child that inherits it
+ * (fork()) would keep the watcher alive, and outdated, after the owner
+ * closed it or exited.
+ */
+static int map_pages(struct sysgenid *h, int flags)
+{
+	void *map;
+	int fd, err;
+
+	fd = (flags & O_ACCMODE) == O_RDONLY ? h->fd :
+		open(LIBSYSGENID_DEVICE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+
+	map = mmap(NULL, h->page_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	h->page = map;
+
+	/*
+	 * ENODEV: no ID page (none that the hypervisor dedicates to the ID,
+	 * or turned off); EINVAL: a module older than the ID page. The
+	 * checks then fall back to the counter (and SYSGENID_SYNC_GEN).
+	 */
+	err = 0;
+	map = mmap(NULL, h->page_size, PROT_READ, MAP_SHARED, fd,
+		   SYSGENID_VMGENID_PGOFF * h->page_size);
+	if (map != MAP_FAILED) {
+		uint32_t off = h->page->vmgenid_offset;
+
+		if (off && off <= h->page_size - SYSGENID_VMGENID_SIZE) {
+			h->vmgenid_page = map;
+			h->vmgenid = (const volatile unsigned char *)map + off;
+		} else {
+			munmap(map, h->page_size);
+		}
+	} else if (errno != ENODEV && errno != EINVAL) {
+		err = -errno;
+		munmap((void *)h->page, h->page_size);
+	}
+out:
+	if (fd != h->fd)
+		close(fd);
+	return err;
+}
 
 static int open_flags(struct sysgenid **out, int flags)
 {
 	struct sysgenid *h;
-	void *map;
 	int err;
 
-	h = malloc(sizeof(*h));
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	h->page_size = sysconf(_SC_PAGESIZE);
 
 	h->fd = open(LIBSYSGENID_DEVICE, flags | O_CLOEXEC | O_NONBLOCK);
 	if (h->fd < 0) {
@@ -37,13 +93,11 @@ static int open_flags(struct sysgenid **out, int flags)
 		goto fail;
 	}
 
-	map = mmap(NULL, SYSGENID_GEN_SIZE, PROT_READ, MAP_SHARED, h->fd, 0);
-	if (map == MAP_FAILED) {
-		err = -errno;
+	err = map_pages(h, flags);
+	if (err) {
 		close(h->fd);
 		goto fail;
 	}
-	h->map = map;
 
 	*out = h;
 	return 0;
@@ -68,8 +122,9 @@ void sysgenid_close(struct sysgenid *h)
 	if (!h)
 		return;
 
-	/* Unmap first: the mapping holds the file, and so the watcher. */
-	munmap((void *)h->map, SYSGENID_GEN_SIZE);
+	if (h->vmgenid_page)
+		munmap((void *)h->vmgenid_page, h->page_size);
+	munmap((void *)h->page, h->page_size);
 	close(h->fd);
 	free(h);
 }
@@ -81,12 +136,12 @@ int sysgenid_fd(const struct sysgenid *h)
 
 const volatile uint32_t *sysgenid_map(const struct sysgenid *h)
 {
-	return h->map;
+	return &h->page->generation;
 }
 
 int sysgenid_get(const struct sysgenid *h, uint32_t *gen)
 {
-	*gen = sysgenid_peek(h->map);
+	*gen = sysgenid_peek(&h->page->generation);
 	return 0;
 }
 
@@ -160,10 +215,39 @@ int sysgenid_outdated_watchers(const struct sysgenid *h)
 	return sysgenid_ioctl(h, SYSGENID_GET_OUTDATED_WATCHERS, 0);
 }
 
-int sysgenid_wait_watchers(const struct sysgenid *h, uint32_t timeout_ms)
+/*
+ * sysgenid_wait_watchers@LIBSYSGENID_1, for programs built against 1.0:
+ * 0 waits without a limit, as the ioctl's argument.
+ */
+int sysgenid_wait_watchers_v1(const struct sysgenid *h, uint32_t timeout_ms);
+int sysgenid_wait_watchers_v1(const struct sysgenid *h, uint32_t timeout_ms)
 {
 	return sysgenid_ioctl(h, SYSGENID_WAIT_WATCHERS, timeout_ms);
 }
+__asm__(".symver sysgenid_wait_watchers_v1,sysgenid_wait_watchers@LIBSYSGENID_1");
+
+/* From 1.1 on, @timeout_ms means what it means for sysgenid_wait(). */
+int sysgenid_wait_watchers_v1_1(const struct sysgenid *h, int timeout_ms);
+int sysgenid_wait_watchers_v1_1(const struct sysgenid *h, int timeout_ms)
+{
+	int ret;
+
+	if (timeout_ms < 0)
+		return sysgenid_ioctl(h, SYSGENID_WAIT_WATCHERS, 0);
+	if (timeout_ms > 0)
+		return sysgenid_ioctl(h, SYSGENID_WAIT_WATCHERS, timeout_ms);
+
+	/*
+	 * 0: no waiting. Nobody outdated is success at once; otherwise the
+	 * kernel's shortest wait tells an outdated caller (-EINTR, at once)
+	 * from a laggard elsewhere (-ETIME).
+	 */
+	ret = sysgenid_outdated_watchers(h);
+	if (ret <= 0)
+		return ret;
+	return sysgenid_ioctl(h, SYSGENID_WAIT_WATCHERS, 1);
+}
+__asm__(".symver sysgenid_wait_watchers_v1_1,sysgenid_wait_watchers@@LIBSYSGENID_1.1");
 
 int sysgenid_bump(const struct sysgenid *h, uint32_t min)
 {
@@ -187,4 +271,85 @@ int sysgenid_supported(void)
 	}
 	close(fd);
 	return 1;
+}
+
+int sysgenid_sync(const struct sysgenid *h, uint32_t *gen)
+{
+	uint32_t val;
+
+	if (ioctl(h->fd, SYSGENID_SYNC_GEN, &val) < 0)
+		return -errno;
+	*gen = val;
+	return 0;
+}
+
+/*
+ * The hypervisor's ID differs from the one the generation stands for?
+ * Both are 16 bytes; the ID page's never changes while the guest runs.
+ */
+static bool vmgenid_moved(const struct sysgenid *h, const uint64_t acted[2])
+{
+	uint64_t hv[2];
+
+	memcpy(hv, (const void *)h->vmgenid, sizeof(hv));
+	return (hv[0] ^ acted[0]) | (hv[1] ^ acted[1]);
+}
+
+int sysgenid_check(const struct sysgenid *h, uint32_t cached, uint32_t *gen)
+{
+	uint64_t acted[2];
+	uint32_t cur;
+	int err;
+
+	if (!h->vmgenid) {
+		cur = sysgenid_peek(&h->page->generation);
+	} else {
+		/*
+		 * The ID the generation stands for, then the generation: the
+		 * kernel writes them in the other order, so a generation read
+		 * after a matching ID is never older than that ID's event.
+		 */
+		memcpy(acted, (const void *)h->page->vmgenid, sizeof(acted));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		cur = sysgenid_peek(&h->page->generation);
+		if (vmgenid_moved(h, acted)) {
+			/* A clone the kernel has not heard of yet: tell it. */
+			err = sysgenid_sync(h, &cur);
+			if (err)
+				return err;
+		}
+	}
+	*gen = cur;
+	return cur != cached;
+}
+
+int sysgenid_check_sync(const struct sysgenid *h, uint32_t cached,
+			uint32_t *gen)
+{
+	uint32_t cur;
+	int err;
+
+	err = sysgenid_sync(h, &cur);
+	/* ENODEV: no ID device; ENOTTY: a module without the ioctl. */
+	if (err == -ENODEV || err == -ENOTTY)
+		cur = sysgenid_peek(&h->page->generation);
+	else if (err)
+		return err;
+	*gen = cur;
+	return cur != cached;
+}
+
+int sysgenid_protection(const struct sysgenid *h)
+{
+	uint32_t gen;
+	int err;
+
+	if (h->vmgenid)
+		return SYSGENID_PROTECTION_PAGE;
+	err = sysgenid_sync(h, &gen);
+	if (!err)
+		return SYSGENID_PROTECTION_IOCTL;
+	if (err == -ENODEV || err == -ENOTTY)
+		return SYSGENID_PROTECTION_NONE;
+	return err;
 }

@@ -13,7 +13,24 @@
  *  - a probe (sysgenid_open_probe()) is not counted and cannot confirm:
  *    for code that only checks the counter, such as a crypto library.
  * Both map the counter's page read-only and shared, so that sysgenid_map()
- * and sysgenid_get() cost one memory load and no system call.
+ * and sysgenid_get() cost one memory load and no system call, and, where
+ * the kernel offers it, the hypervisor's VM generation ID page.
+ *
+ * Three checks tell a caller whether the system changed generation:
+ *  - sysgenid_changed(): one load of the counter. Between a clone's first
+ *    instruction and the moment the guest handles the hypervisor's
+ *    notification, the counter still shows the old generation: a window of
+ *    some milliseconds in which a clone does not know that it is one;
+ *  - sysgenid_check(): the counter and, where the ID page is mapped, the
+ *    hypervisor's ID against the one the generation stands for, in a few
+ *    loads. It sees a clone at its first call (no window) and then makes
+ *    the kernel catch up, with one system call, so that the caller and
+ *    the kernel agree on the new generation. Without an ID page it is
+ *    sysgenid_changed();
+ *  - sysgenid_check_sync(): one system call every time (SYSGENID_SYNC_GEN),
+ *    no window where the kernel can read the hypervisor's ID but cannot
+ *    map it (an ID in shared system memory, as on Firecracker).
+ * sysgenid_protection() says which of them closes the window here.
  *
  * Errors: functions return a negative errno value (-ENOENT when the
  * device is missing: the module is not loaded). The library never prints,
@@ -26,9 +43,12 @@
  * one confirmation serves all of them.
  *
  * fork(): the child inherits the file (the same open file, hence the same
- * watcher and acknowledgement) and the mapping. A child that handles events
- * on its own opens its own handle; either process may close its copy.
- * Handles are opened with O_CLOEXEC: they do not survive execve().
+ * watcher and acknowledgement) and the mappings. A child that handles
+ * events on its own opens its own handle; either process may close its
+ * copy. The mappings come from a read-only open of their own, which is no
+ * watcher: a child that closes its descriptors no longer holds the
+ * watcher, even while it keeps the mappings. Handles are opened with
+ * O_CLOEXEC: they do not survive execve().
  *
  * The header does not need the kernel's <linux/sysgenid.h>.
  */
@@ -56,7 +76,8 @@ struct sysgenid;
  * (sysgenid_fd()) is non-blocking.
  *
  * Return: 0; -ENOENT without the device; another -errno from open() or
- * mmap(), or -ENOMEM.
+ * mmap() (not ENODEV for the ID page: a handle without one falls back to
+ * the counter), or -ENOMEM.
  */
 int sysgenid_open(struct sysgenid **out);
 
@@ -77,8 +98,9 @@ int sysgenid_open_probe(struct sysgenid **out);
  * sysgenid_close() - close a handle
  * @h: the handle, or NULL (nothing happens)
  *
- * Unmaps the page and closes the file: a watcher stops being one. Pointers
- * from sysgenid_map() become invalid.
+ * Unmaps the pages and closes the file: a watcher stops being one (in this
+ * process: a copy inherited by fork() lives on until the child closes
+ * it). Pointers from sysgenid_map() become invalid.
  */
 void sysgenid_close(struct sysgenid *h);
 
@@ -191,17 +213,24 @@ int sysgenid_outdated_watchers(const struct sysgenid *h);
 /**
  * sysgenid_wait_watchers() - wait until no watcher is outdated
  * @h: the handle
- * @timeout_ms: the longest wait in milliseconds; 0 waits without a limit
+ * @timeout_ms: how long to wait in milliseconds, as for sysgenid_wait():
+ *	0 to check without waiting, a negative value to wait without a time
+ *	limit (which any user who opens a watcher and never confirms can
+ *	stretch for ever: orchestrators should pass a limit)
  *
  * For orchestrators, after sysgenid_confirm() of their own watcher, or from
  * a probe.
  *
- * Return: 0 once no watcher is outdated; -ETIME when the timeout expires;
- * -EINTR when @h is itself an outdated watcher (at once, or because an event
- * arrived while waiting: handle it, confirm, and call again) or when a
- * signal arrives.
+ * Since 1.1 (symbol version LIBSYSGENID_1.1). Programs built against 1.0
+ * keep the old meaning, where @timeout_ms was a uint32_t and 0 waited
+ * without a limit (the ioctl's own argument).
+ *
+ * Return: 0 once no watcher is outdated; -ETIME when the timeout expires
+ * (at once for 0 while a watcher lags); -EINTR when @h is itself an
+ * outdated watcher (at once, or because an event arrived while waiting:
+ * handle it, confirm, and call again) or when a signal arrives.
  */
-int sysgenid_wait_watchers(const struct sysgenid *h, uint32_t timeout_ms);
+int sysgenid_wait_watchers(const struct sysgenid *h, int timeout_ms);
 
 /**
  * sysgenid_bump() - force a generation event
@@ -240,6 +269,93 @@ int sysgenid_set_tracking(const struct sysgenid *h, bool track);
  * as -EACCES, when it exists but cannot be opened.
  */
 int sysgenid_supported(void);
+
+/**
+ * sysgenid_sync() - catch up with the hypervisor's VM generation ID
+ * @h: the handle (a probe will do)
+ * @gen: set to the current generation on success
+ *
+ * One system call (SYSGENID_SYNC_GEN): when the hypervisor's ID differs
+ * from the one the current generation stands for, the kernel performs
+ * that event at once (the random number generator is reseeded, the
+ * counter moves, every watcher is told), as the hypervisor's notification
+ * would have; whichever comes first makes the one event of an ID change.
+ * Needs no privilege. Costs one comparison when nothing changed.
+ *
+ * Since 1.1.
+ *
+ * Return: 0 with @gen set; -ENODEV when the kernel cannot read a VM
+ * generation ID (no ID device); -ENOTTY with a module older than the
+ * ioctl; -EFAULT.
+ */
+int sysgenid_sync(const struct sysgenid *h, uint32_t *gen);
+
+/**
+ * sysgenid_check() - has the system changed generation since @cached?
+ * @h: the handle
+ * @cached: a generation read earlier
+ * @gen: set to the current generation on success
+ *
+ * Loads the ID the generation stands for, the generation, and, where the
+ * ID page is mapped, the hypervisor's ID: no system call while nothing
+ * changed. A clone whose kernel has not handled the hypervisor's
+ * notification yet shows a changed ID: then sysgenid_sync() makes the
+ * event at once, and @gen is the new generation, the one every other
+ * process now sees too. Without an ID page (sysgenid_protection() is not
+ * SYSGENID_PROTECTION_PAGE) it is sysgenid_changed(), with its window.
+ * Thread-safe; not async-signal-safe only in that it may make the one
+ * system call.
+ *
+ * Since 1.1.
+ *
+ * Return: 1 when the generation differs from @cached, 0 when it does not,
+ * @gen set in both cases; a -errno of sysgenid_sync().
+ */
+int sysgenid_check(const struct sysgenid *h, uint32_t cached, uint32_t *gen);
+
+/**
+ * sysgenid_check_sync() - sysgenid_check() with one system call every time
+ * @h: the handle
+ * @cached: a generation read earlier
+ * @gen: set to the current generation on success
+ *
+ * Calls sysgenid_sync() every time, so that it also closes the window
+ * where the kernel reads the hypervisor's ID but cannot map it. Without
+ * an ID device (-ENODEV, or -ENOTTY from an older module) it falls back to
+ * the counter, as sysgenid_changed().
+ *
+ * Since 1.1.
+ *
+ * Return: as sysgenid_check().
+ */
+int sysgenid_check_sync(const struct sysgenid *h, uint32_t cached,
+			uint32_t *gen);
+
+/* What sysgenid_protection() reports: which check has no window. */
+enum sysgenid_protection {
+	/* No VM generation ID device: only the notification moves the
+	 * counter; every check has the window. */
+	SYSGENID_PROTECTION_NONE = 0,
+	/* The kernel reads the ID but cannot map it: sysgenid_check_sync(). */
+	SYSGENID_PROTECTION_IOCTL = 1,
+	/* The ID page is mapped: sysgenid_check() in a few loads. */
+	SYSGENID_PROTECTION_PAGE = 2,
+};
+
+/**
+ * sysgenid_protection() - what closes the window on this machine
+ * @h: the handle
+ *
+ * SYSGENID_PROTECTION_PAGE when @h maps the ID page; otherwise asks the
+ * kernel with sysgenid_sync() (which catches up, if there is anything to
+ * catch up with).
+ *
+ * Since 1.1.
+ *
+ * Return: an enum sysgenid_protection value, or another -errno of
+ * sysgenid_sync().
+ */
+int sysgenid_protection(const struct sysgenid *h);
 
 #ifdef __cplusplus
 }

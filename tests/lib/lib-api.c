@@ -6,13 +6,19 @@
  * Blocking calls run under a guard: alarm(GUARD_S) sets guard_fired, and a
  * check that sees it fails, whatever the call returned.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -199,8 +205,42 @@ static void test_event(struct sysgenid *w, struct sysgenid *p)
 	       "confirm() drops outdated_watchers() by one");
 
 	guard(true);
-	tap_ok(sysgenid_wait_watchers(p, 0) == 0 && !guard_fired,
-	       "wait_watchers(no limit) returns once no watcher lags");
+	tap_ok(sysgenid_wait_watchers(p, -1) == 0 && !guard_fired,
+	       "wait_watchers(-1, no limit) returns once no watcher lags");
+	guard(false);
+}
+
+/*
+ * Timeout 0 checks without waiting, in sysgenid_wait_watchers() as in
+ * sysgenid_wait(). A short guard: 0 must not wait at all (in 1.0 it waited
+ * without a limit).
+ */
+static void test_wait_watchers_zero(struct sysgenid *w, struct sysgenid *p)
+{
+	uint32_t cur, g;
+	int err;
+
+	alarm(5);
+	guard_fired = 0;
+	err = sysgenid_wait_watchers(p, 0);
+	tap_ok(err == 0 && !guard_fired,
+	       "wait_watchers(0), nobody outdated: 0 at once (got %d)", err);
+
+	sysgenid_get(p, &cur);
+	sysgenid_bump(p, cur);
+	err = sysgenid_wait_watchers(p, 0);
+	tap_ok(err == -ETIME && !guard_fired,
+	       "wait_watchers(0) while a watcher lags: -ETIME at once (got %d)",
+	       err);
+	err = sysgenid_wait_watchers(w, 0);
+	tap_ok(err == -EINTR && !guard_fired,
+	       "wait_watchers(0) on an outdated watcher: -EINTR (got %d)", err);
+	alarm(0);
+	tap_is(sysgenid_wait(w, 0, &g), 0, "wait(0) takes the event");
+	tap_is(sysgenid_confirm(w, g), 0, "confirm it");
+	guard(true);
+	tap_ok(sysgenid_wait_watchers(p, GUARD_S * 1000) == 0 && !guard_fired,
+	       "wait_watchers(ms) once confirmed: 0");
 	guard(false);
 }
 
@@ -385,6 +425,252 @@ static void test_threads(struct sysgenid *w, struct sysgenid *p)
 	tap_is(sysgenid_confirm(w, cur + 1), 0, "one confirmation for both");
 }
 
+/* How many mappings of /dev/sysgenid process pid (0: this one) has. */
+static int device_mappings_of(pid_t pid)
+{
+	char path[64], line[512];
+	int n = 0;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/maps");
+	f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, LIBSYSGENID_DEVICE))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int device_mappings(void)
+{
+	return device_mappings_of(0);
+}
+
+/* Does /proc/PID/fd list no descriptor at all? */
+static bool no_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *d;
+	bool none = true;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			none = false;
+	closedir(dir);
+	return none;
+}
+
+/*
+ * A child that inherits a watcher's mappings, closes every descriptor and
+ * lives on holds no watcher once its parent is gone: the mappings come
+ * from a read-only open of their own.
+ */
+static void test_fork_mapping(struct sysgenid *w, struct sysgenid *p)
+{
+	long long watchers = attr("watchers");
+	int fds[2], status, i;
+	pid_t a, c = 0;
+	uint32_t cur, g;
+	bool done;
+
+	if (pipe(fds))
+		return (void)tap_ok(false, "pipe");
+	a = fork();
+	if (a == 0) {
+		struct sysgenid *h;
+
+		alarm(GUARD_S);
+		if (sysgenid_open(&h))
+			_exit(1);
+		c = fork();
+		if (c == 0) {
+			/* Every descriptor goes; the mappings stay. */
+			for (i = 0; i < 1024; i++)
+				close(i);
+			for (;;)
+				pause();
+		}
+		if (write(fds[1], &c, sizeof(c)) != sizeof(c))
+			_exit(2);
+		_exit(attr("watchers") == watchers + 1 ? 0 : 3);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, sizeof(c)) != sizeof(c))
+		c = 0;
+	close(fds[0]);
+	tap_ok(waitpid(a, &status, 0) == a && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0,
+	       "a process opened a watcher (counted), forked, and exited");
+	if (!tap_ok(c > 0, "its child lives on"))
+		return;
+
+	guard(true);
+	while (!(done = no_fds(c)) && !guard_fired)
+		usleep(10000);
+	tap_ok(done && !guard_fired, "the child closed every descriptor");
+	guard(false);
+	tap_ok(device_mappings_of(c) >= 1,
+	       "the child still maps /dev/sysgenid");
+	tap_is(attr("watchers"), watchers,
+	       "the exited owner's watcher is gone, although the child maps it");
+	sysgenid_get(p, &cur);
+	sysgenid_bump(p, cur);
+	tap_is(sysgenid_outdated_watchers(p), watchers,
+	       "after an event, only the live watchers are outdated");
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	sysgenid_wait(w, 0, &g);
+	sysgenid_confirm(w, g);
+}
+
+/* The sysfs attribute vmgenid: page, ioctl or none. */
+static int sysfs_protection(void)
+{
+	char buf[16] = "";
+	FILE *f = fopen("/sys/class/misc/sysgenid/vmgenid", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	if (!strcmp(buf, "page\n"))
+		return SYSGENID_PROTECTION_PAGE;
+	if (!strcmp(buf, "ioctl\n"))
+		return SYSGENID_PROTECTION_IOCTL;
+	if (!strcmp(buf, "none\n"))
+		return SYSGENID_PROTECTION_NONE;
+	return -1;
+}
+
+/*
+ * In a child where every ioctl() fails with EHOSTDOWN (seccomp): check()
+ * with nothing changed must not need one (a few loads), while
+ * check_sync() must (the control that the filter bites). Returns 0, or
+ * the step that went wrong.
+ */
+static int check_without_syscall(struct sysgenid *q, uint32_t cur)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_ioctl, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EHOSTDOWN),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	int status;
+	uint32_t g;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		alarm(GUARD_S);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+			_exit(1);
+		if (sysgenid_check_sync(q, cur, &g) != -EHOSTDOWN)
+			_exit(2);
+		if (sysgenid_check(q, cur, &g) != 0 || g != cur)
+			_exit(3);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 100;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * The checks without a window, on a guest with or without a VM generation
+ * ID device (tests/vm/boot -g none). The ID cannot change in here (that
+ * takes a clone: tests/clone/), so every check must find the ID unchanged
+ * and agree with the counter; sync must make no event.
+ */
+static void test_vmgenid(struct sysgenid *w, struct sysgenid *p)
+{
+	int prot = sysfs_protection(), got, maps, err, r;
+	struct sysgenid *q;
+	uint32_t cur, g, after;
+
+	if (!tap_ok(prot >= 0, "sysfs vmgenid is page, ioctl or none (%d)",
+		    prot))
+		return;
+	printf("# this guest: %s\n", prot == SYSGENID_PROTECTION_PAGE ?
+	       "ID page" : prot == SYSGENID_PROTECTION_IOCTL ? "ioctl" :
+	       "no VM generation ID device");
+	maps = device_mappings();
+	err = sysgenid_open_probe(&q);
+	tap_is(err, 0, "open_probe() whatever the ID device");
+	if (err)
+		return;
+	tap_is(device_mappings() - maps,
+	       prot == SYSGENID_PROTECTION_PAGE ? 2 : 1,
+	       "a handle maps the ID page exactly when the kernel offers it");
+	got = sysgenid_protection(q);
+	tap_is(got, prot, "protection() agrees with sysfs vmgenid");
+	tap_is(sysgenid_protection(w), prot, "on a watcher too");
+
+	sysgenid_get(q, &cur);
+	g = cur + 1;
+	err = sysgenid_sync(q, &g);
+	if (prot == SYSGENID_PROTECTION_NONE) {
+		tap_is(err, -ENODEV, "sync() without an ID device: -ENODEV");
+		tap_is(g, cur + 1, "sync() failing leaves gen alone");
+	} else {
+		tap_is(err, 0, "sync()");
+		tap_is(g, cur, "sync() with the ID unchanged: the generation");
+	}
+	sysgenid_get(q, &after);
+	tap_is(after, cur, "sync() with the ID unchanged is no event");
+	tap_is(sysgenid_wait(w, 0, &g), -ETIME,
+	       "the watcher is still up to date after sync()");
+
+	g = 0;
+	r = sysgenid_check(q, cur, &g);
+	tap_ok(r == 0 && g == cur, "check(current): 0, gen set (%d, %u)",
+	       r, g);
+	r = check_without_syscall(q, cur);
+	tap_ok(r == 0, "check() with nothing changed makes no system call "
+	       "(check_sync() does: the control) (step %d)", r);
+	r = sysgenid_check(q, cur - 1, &g);
+	tap_ok(r == 1 && g == cur, "check(older): 1, gen is the current one");
+	g = 0;
+	r = sysgenid_check_sync(q, cur, &g);
+	tap_ok(r == 0 && g == cur,
+	       "check_sync(current): 0, gen set, falls back without a device (%d)",
+	       r);
+	sysgenid_get(q, &after);
+	tap_is(after, cur, "neither check made an event");
+
+	/* An event the counter shows: every check reports it. */
+	sysgenid_bump(p, cur);
+	r = sysgenid_check(q, cur, &g);
+	tap_ok(r == 1 && g == cur + 1, "check() after an event: 1, new gen");
+	r = sysgenid_check_sync(q, cur, &g);
+	tap_ok(r == 1 && g == cur + 1,
+	       "check_sync() after an event: 1, new gen");
+	tap_ok(sysgenid_changed(sysgenid_map(q), cur),
+	       "changed(), the one load, still works");
+	/* A bump keeps the ID: the generation now stands for it too. */
+	sysgenid_get(q, &cur);
+	tap_is(sysgenid_check(q, cur, &g), 0,
+	       "check() after a bump: the ID still matches");
+	sysgenid_close(q);
+	sysgenid_wait(w, 0, &g);
+	sysgenid_confirm(w, g);
+}
+
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
@@ -417,6 +703,9 @@ int main(void)
 	test_unprivileged();
 	test_signal(w);
 	test_threads(w, p);
+	test_wait_watchers_zero(w, p);
+	test_fork_mapping(w, p);
+	test_vmgenid(w, p);
 
 	sysgenid_close(w);
 	sysgenid_close(p);
