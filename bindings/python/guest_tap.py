@@ -234,7 +234,22 @@ def main():
     return 1 if t.failed else 0
 
 
+def probe():
+    """get, then the windowless check, then get again, on one line."""
+    with sysgenid.open_probe() as p:
+        g = p.get()
+        c = p.check()
+        print("get=%d check=%d get=%d mapped=%d" %
+              (g, c, p.get(), p.id_page_mapped), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["watch"]:
         watch()
+    if sys.argv[1:] == ["probe"]:
+        sys.exit(probe())
+    if sys.argv[1:] == ["sync"]:
+        with sysgenid.open_probe() as p:
+            print("gen=%d" % p.sync())
+        sys.exit(0)
     sys.exit(main())

@@ -2,10 +2,11 @@
 //! In-guest tests of the Rust binding against the module, in TAP.
 //!
 //! Run as root in the test guest. `guest_tap watch` instead prints
-//! "ready gen=G" and then "event gen=N check=C" on each event (the clone
-//! test); `guest_tap nopriv-bump` (run as nobody by the tests) exits 0 when
-//! a bump fails with EPERM. The counter is system-wide: every test reads
-//! it first.
+//! "ready gen=G" and then "event gen=N check=C" on each event, `probe`
+//! "get=G check=C get=G2 mapped=M" (get, check(), get), `sync` "gen=N"
+//! (the clone test); `guest_tap nopriv-bump` (run as nobody by the
+//! tests) exits 0 when a bump fails with EPERM. The counter is
+//! system-wide: every test reads it first.
 
 use std::io;
 use std::os::unix::process::CommandExt;
@@ -64,6 +65,18 @@ fn main() {
                 eprintln!("guest_tap: {}", e);
             }
             std::process::exit(1);
+        }
+        Some("probe") => {
+            let p = Probe::open().expect("open");
+            let g = p.get();
+            let c = p.check().expect("check");
+            println!("get={} check={} get={} mapped={}", g, c, p.get(), p.id_page_mapped() as u8);
+            std::process::exit(0);
+        }
+        Some("sync") => {
+            let p = Probe::open().expect("open");
+            println!("gen={}", p.sync().expect("sync"));
+            std::process::exit(0);
         }
         Some("nopriv-bump") => {
             let p = Probe::open().expect("open");

@@ -3,9 +3,10 @@
 // Command guest-tap runs the in-guest tests of the Go binding against the
 // module, in TAP. Run it as root in the test guest. "guest-tap watch"
 // instead prints "ready gen=G" and then "event gen=N check=C" on each
-// event (the clone test); "guest-tap nopriv-bump" (run as nobody by the
-// tests) exits 0 when a bump fails with EPERM. The counter is system-wide:
-// every test reads it first.
+// event, "probe" prints "get=G check=C get=G2 mapped=M" (Get, Check, Get)
+// and "sync" prints "gen=N" (the clone test); "guest-tap nopriv-bump"
+// (run as nobody by the tests) exits 0 when a bump fails with EPERM. The
+// counter is system-wide: every test reads it first.
 package main
 
 import (
@@ -93,6 +94,33 @@ func main() {
 		case "watch":
 			fmt.Fprintln(os.Stderr, "guest-tap:", watch())
 			os.Exit(1)
+		case "probe", "sync":
+			p, err := sysgenid.OpenProbe()
+			if err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+			if os.Args[1] == "sync" {
+				g, err := p.Sync()
+				if err != nil {
+					fmt.Println(err)
+					os.Exit(1)
+				}
+				fmt.Printf("gen=%d\n", g)
+				os.Exit(0)
+			}
+			g := p.Get()
+			c, err := p.Check()
+			if err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+			m := 0
+			if p.IDPageMapped() {
+				m = 1
+			}
+			fmt.Printf("get=%d check=%d get=%d mapped=%d\n", g, c, p.Get(), m)
+			os.Exit(0)
 		case "nopriv-bump":
 			p, err := sysgenid.OpenProbe()
 			if err != nil {
