@@ -44,6 +44,7 @@ class NoDevice(unittest.TestCase):
         self.assertIsInstance(e, FileNotFoundError)
         self.assertEqual(e.filename, sysgenid.DEVICE)
         self.assertIn("No such file", str(e))
+        self.assertIn("loaded?", str(e))
         with self.assertRaises(sysgenid.NotLoadedError):
             sysgenid.open_probe()
         self.assertFalse(sysgenid.supported())

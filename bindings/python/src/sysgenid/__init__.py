@@ -97,6 +97,9 @@ class SysgenidError(OSError):
 class NotLoadedError(SysgenidError, FileNotFoundError):
     """/dev/sysgenid is missing: the module is not loaded (ENOENT...)."""
 
+    def __str__(self) -> str:
+        return super().__str__() + " (is the sysgenid module loaded?)"
+
 
 class TimeoutExpired(SysgenidError, TimeoutError):
     """A wait timed out (ETIME)."""
