@@ -25,9 +25,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOT = os.path.join(TOP, "tests", "vm", "boot")
 HERE = os.path.join(TOP, "bench")
 
-PROBES = ["lib-check", "plain-load", "syscall", "read", "ioctl", "sysfs"]
+PROBES = ["lib-check", "id-check", "plain-load", "syscall", "read", "ioctl",
+          "sync", "sysfs"]
 PROBE_LABELS = {
     "lib-check": "library check (sysgenid_changed)",
+    "id-check": "check without a window (counter and ID page)",
+    "sync": "ioctl SYNC_GEN, nothing changed",
     "plain-load": "plain load (volatile variable)",
     "syscall": "getppid() (reference)",
     "read": "read(), O_NONBLOCK: EAGAIN",
@@ -105,13 +108,18 @@ def restore(args, out):
         g.wait_ready()
         g.check("setsid /bench/sgb-restore </dev/null >/dev/ttyS1 2>&1 &")
         g.wait_line(lambda l: l == "@sgb ready", 60)
+        # Detectors that check every millisecond: by ID page, by counter.
+        for how in ("id", "counter"):
+            g.check(f"setsid /bench/sgb-restore {how} </dev/null "
+                    ">/dev/ttyS1 2>&1 &")
+            g.wait_line(lambda l, h=how: l == f"@sgb ready {h}", 60)
         time.sleep(1)                   # the watcher is asleep in read()
         g.save(state)
     finally:
         g.quit()
     log(f"restore: saved {os.path.getsize(state) >> 20} MiB")
 
-    samples = []
+    samples, seen, ahead = [], {"id": [], "counter": []}, []
     for i in range(args.clones):
         c = vmctl.Guest(args.kver, args.initrd, work, f"clone{i}",
                         incoming=state, **opts)
@@ -120,13 +128,29 @@ def restore(args, out):
             t0 = c.cont()
             t1, line = c.wait_line(
                 lambda l: l.startswith("@sgb confirmed"), 120)
+            guest = {}
+            for how in seen:
+                t, l = c.wait_line(lambda l, h=how: l.startswith(
+                    f"@sgb seen-{h} "), 120)
+                seen[how].append((t - t0) * 1e3)
+                guest[how] = float(l.split("t=")[1])
+            # Guest clock: how much sooner the ID page saw the clone.
+            ahead.append((guest["counter"] - guest["id"]) * 1e3)
         finally:
             c.quit()
         samples.append((t1 - t0) * 1e3)
-        log(f"restore: clone {i}: {samples[-1]:.1f} ms ({line})")
+        log(f"restore: clone {i}: {samples[-1]:.1f} ms ({line}); seen by "
+            f"ID page {seen['id'][-1]:.1f} ms, by counter "
+            f"{seen['counter'][-1]:.1f} ms; guest clock: ID page "
+            f"{ahead[-1]:.1f} ms ahead")
     os.unlink(state)
     return {"clones": len(samples), "samples-ms": samples,
-            "median-ms": statistics.median(samples)}
+            "median-ms": statistics.median(samples),
+            "seen-id-ms": seen["id"], "seen-counter-ms": seen["counter"],
+            "seen-id-median-ms": statistics.median(seen["id"]),
+            "seen-counter-median-ms": statistics.median(seen["counter"]),
+            "id-ahead-ms": ahead, "id-ahead-median-ms":
+            statistics.median(ahead)}
 
 
 # ------------------------------------------------------------------ output
@@ -223,7 +247,19 @@ def report(fig):
             ["VM restore, host clock", "ms"],
             [[f"QMP cont to confirmation, median of {r['clones']}",
               fmt(r["median-ms"])],
-             ["each clone", " ".join(fmt(v) for v in r["samples-ms"])]]))
+             ["each clone", " ".join(fmt(v) for v in r["samples-ms"])],
+             ["QMP cont to a 1 ms check seeing the clone: by ID page, "
+              "median", fmt(r.get("seen-id-median-ms"))],
+             ["  each clone", " ".join(fmt(v) for v in
+                                       r.get("seen-id-ms", []))],
+             ["  by counter alone, median",
+              fmt(r.get("seen-counter-median-ms"))],
+             ["  each clone", " ".join(fmt(v) for v in
+                                       r.get("seen-counter-ms", []))],
+             ["guest clock: ID page ahead of the counter, median",
+              fmt(r.get("id-ahead-median-ms"))],
+             ["  each clone", " ".join(fmt(v) for v in
+                                       r.get("id-ahead-ms", []))]]))
     return "\n\n".join(tables)
 
 
@@ -237,6 +273,10 @@ def targets(fig):
         t.append(("probe within 2x of a plain load", f"{r1:.2f}x", r1 <= 2))
         t.append(("probe at least 50x cheaper than read()", f"{r2:.0f}x",
                   r2 >= 50))
+    if "id-check-ns" in p:
+        r = ratio(p["id-check-ns"], p["plain-load-ns"])
+        t.append(("check without a window within 1.5x of a plain load",
+                  f"{r:.2f}x", r <= 1.5))
     if "n100000-warm-ns" in b:
         r = ratio(b["n100000-warm-ns"], b["n0-warm-ns"])
         t.append(("bump, 100k idle watchers, within 1.5x of none",
@@ -290,6 +330,11 @@ def write_data(fig, out):
             for i, v in enumerate(r["samples-ms"]):
                 fp.write(f"restore,clone{i}-ms,{v:.6g}\n")
             fp.write(f"restore,median-ms,{r['median-ms']:.6g}\n")
+            for how in ("id", "counter"):
+                fp.write(f"restore,seen-{how}-median-ms,"
+                         f"{r[f'seen-{how}-median-ms']:.6g}\n")
+            fp.write(f"restore,id-ahead-median-ms,"
+                     f"{r['id-ahead-median-ms']:.6g}\n")
     f = fig.get("fanout", {})
     with open(os.path.join(out, "fanout.dat"), "w") as fp:
         fp.write("# N" + "".join(f" {m}-us" for m, _ in FANOUT_MODES) + "\n")

@@ -4,6 +4,10 @@
  *
  *   lib-check  sysgenid_changed() of libsysgenid.h on the mapped page:
  *              one atomic load compared with a cached value
+ *   id-check   the check without a window: the counter, and the first
+ *              8 bytes of the hypervisor's VM generation ID (the ID page)
+ *              against those of the ID the generation stands for
+ *   sync       SYSGENID_SYNC_GEN when nothing changed
  *   plain-load the same comparison on an ordinary volatile variable: the
  *              floor every other figure is divided by
  *   syscall    getppid(), the cheapest system call, for reference
@@ -15,7 +19,9 @@
  * that a noisy moment spreads over all of them; the figure is the median
  * of the nanoseconds per call.
  */
+#include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include "bench.h"
@@ -25,16 +31,32 @@
 #define LOAD_LOOPS	(1u << 23)
 #define CALL_LOOPS	(1u << 14)
 
-enum { LIB, PLAIN, SYSCALL, READ, IOCTL, SYSFS, NR_METHODS };
+enum { LIB, PLAIN, IDCHECK, SYSCALL, READ, IOCTL, SYNC, SYSFS, NR_METHODS };
 
 static const char *const names[NR_METHODS] = {
-	"lib-check", "plain-load", "syscall", "read", "ioctl", "sysfs",
+	"lib-check", "plain-load", "id-check", "syscall", "read", "ioctl",
+	"sync", "sysfs",
 };
 
 static volatile uint32_t plain;
 
 static const volatile uint32_t *map;
 static int dev_fd, sysfs_fd;
+/* The generation page's ID and the hypervisor's, as 8-byte words. */
+static const volatile uint64_t *acted, *hv;
+
+/*
+ * Loads the ID before the generation: see struct sysgenid_page. The first
+ * 8 of the ID's 16 bytes tell a new random ID (2^-60 to keep them).
+ */
+static inline bool id_check(const volatile uint32_t *m,
+			    const volatile uint64_t *a,
+			    const volatile uint64_t *h, uint32_t cached)
+{
+	uint64_t moved = a[0] ^ h[0];
+
+	return (moved | (__atomic_load_n(m, __ATOMIC_ACQUIRE) ^ cached)) != 0;
+}
 
 /* The checks' results are summed so that no loop can be thrown away. */
 static unsigned long sink;
@@ -49,7 +71,7 @@ static double run(int method)
 	uint64_t t0, t1;
 	char buf[16];
 
-	loops = method <= PLAIN ? LOAD_LOOPS : CALL_LOOPS;
+	loops = method <= IDCHECK ? LOAD_LOOPS : CALL_LOOPS;
 	t0 = now_ns();
 	switch (method) {
 	case LIB:
@@ -60,9 +82,20 @@ static double run(int method)
 		for (i = 0; i < loops; i++)
 			n += plain != cached;
 		break;
+	case IDCHECK: {
+		const volatile uint64_t *a = acted, *h = hv;
+
+		for (i = 0; i < loops; i++)
+			n += id_check(m, a, h, cached);
+		break;
+	}
 	case SYSCALL:
 		for (i = 0; i < loops; i++)
 			n += syscall(SYS_getppid);
+		break;
+	case SYNC:
+		for (i = 0; i < loops; i++)
+			n += ioctl(dev_fd, SYSGENID_SYNC_GEN, &v);
 		break;
 	case READ:
 		for (i = 0; i < loops; i++)
@@ -85,7 +118,9 @@ static double run(int method)
 int main(void)
 {
 	double ns[NR_METHODS][REPS];
+	long page = sysconf(_SC_PAGESIZE);
 	struct sysgenid *h;
+	void *id_page;
 	uint32_t v;
 	int m, r, ret;
 
@@ -94,6 +129,14 @@ int main(void)
 		die("sysgenid_open_probe: %s", strerror(-ret));
 	map = sysgenid_map(h);
 	plain = sysgenid_peek(map);
+	id_page = mmap(NULL, page, PROT_READ, MAP_SHARED, sysgenid_fd(h),
+		       SYSGENID_VMGENID_PGOFF * page);
+	if (id_page == MAP_FAILED)
+		die("mmap of the VM generation ID page: %s", strerror(errno));
+	acted = (const volatile uint64_t *)
+		((const volatile struct sysgenid_page *)map)->vmgenid;
+	hv = (const volatile uint64_t *)((const char *)id_page +
+		((const volatile struct sysgenid_page *)map)->vmgenid_offset);
 
 	dev_fd = sg_open(O_RDONLY | O_NONBLOCK);
 	if (read(dev_fd, &v, sizeof(v)) != -1 || errno != EAGAIN)

@@ -598,15 +598,14 @@ static ssize_t outdated_watchers_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(outdated_watchers);
 
-/* What an event does to the RNG: see sysgenid_reseed(). */
+/* How a VM generation ID change reseeds the RNG: sysgenid_reseed_vmgenid(). */
 static ssize_t reseed_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	const char *how = "none";
+	const char *how = sysgenid_random ? "ioctl" : "none";
 
-	if (sysgenid_random)
-		how = sysgenid_vmfork_randomness ? "vmfork" : "ioctl";
-	return sysfs_emit(buf, "%s\n", how);
+	return sysfs_emit(buf, "%s\n",
+			  sysgenid_vmfork_randomness ? "vmfork" : how);
 }
 static DEVICE_ATTR_RO(reseed);
 
@@ -833,8 +832,9 @@ static int __init sysgenid_init(void)
 	sysgenid_vmfork_randomness = sysgenid_get_vmfork_randomness();
 	ret = sysgenid_random_init();
 	if (ret)
-		pr_warn("events will not reseed the CRNG: cannot open /dev/urandom (%d); clones may draw the same random numbers until its next scheduled reseed\n",
-			ret);
+		pr_warn("cannot open /dev/urandom (%d): %s will not reseed the CRNG, and clones may draw the same random numbers until its next scheduled reseed\n",
+			ret, sysgenid_vmfork_randomness ? "forced updates" :
+			"events");
 	ret = sysgenid_vmgenid_init();
 	if (ret && ret != -ENODEV)
 		pr_warn("cannot read the VM generation ID (%d)\n", ret);

@@ -8,7 +8,8 @@
  *                       SIGUSR1 (the host's command, in clones without an
  *                       event), draw and report on stdout
  *   clone-draw reseed   RNDRESEEDCRNG: reseed the kernel's CRNG now, so
- *                       that no scheduled reseed falls before the last draw
+ *                       that no scheduled reseed falls before the last
+ *                       draw; prints "t=S", the guest's clock (CLOCK_BOOTTIME)
  *   clone-draw sync     SYSGENID_SYNC_GEN once: prints "gen=N", or the
  *                       error and exits 1
  *   clone-draw race     maps the VM generation ID page and spins until the
@@ -29,7 +30,7 @@
  * library would. Reports, one write() each:
  *
  *   @d ready gen=N
- *   @d event|command gen=N getrandom=HEX urandom=HEX uuid=UUID prng=HEX
+ *   @d event|command gen=N getrandom=HEX urandom=HEX uuid=UUID prng=HEX t=S
  *   @d check changed=0|1 gen=N  SIGUSR2: the ID page check
  *   @d racing gen=N             race: spinning
  *   @d synced gen=N             race: SYSGENID_SYNC_GEN returned N
@@ -49,6 +50,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/random.h>
@@ -190,6 +192,15 @@ static int window_changed(const struct window *w, uint32_t *gen)
 	return changed;
 }
 
+/* Seconds of the guest's clock since boot, which stands still when saved. */
+static double uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void draw(const char *kind, uint32_t gen, struct prng *p,
 		 const volatile uint32_t *map, uint32_t *cached)
 {
@@ -212,8 +223,8 @@ static void draw(const char *kind, uint32_t gen, struct prng *p,
 	hex(grx, gr, 16);
 	hex(urx, ur, 16);
 	hex(prx, pr, 16);
-	report("%s gen=%u getrandom=%s urandom=%s uuid=%s prng=%s", kind, gen,
-	       grx, urx, uuid, prx);
+	report("%s gen=%u getrandom=%s urandom=%s uuid=%s prng=%s t=%.3f", kind,
+	       gen, grx, urx, uuid, prx, uptime());
 }
 
 static void __attribute__((noreturn)) watch(void)
@@ -294,6 +305,7 @@ static int reseed(void)
 	if (fd < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
 		fail("RNDRESEEDCRNG", errno);
 	close(fd);
+	printf("t=%.3f\n", uptime());
 	return 0;
 }
 

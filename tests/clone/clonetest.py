@@ -48,6 +48,50 @@ class Tap:
         print("1..%d" % self.n)
 
 
+class Results:
+    """One attempt's results, kept back until the attempt is judged.
+
+    A result marked control=True that fails makes the attempt inconclusive:
+    the clones could not show sameness where it was expected."""
+
+    def __init__(self):
+        self.rows = []
+        self.inconclusive = []
+
+    def result(self, ok, name, diag=(), control=False):
+        self.rows.append((ok, name, diag))
+        if control and not ok:
+            self.inconclusive.append(name)
+
+    def comment(self, text):
+        self.rows.append((None, text, ()))
+
+
+def attempts(tap, name, n, fn):
+    """Run fn(results) up to n times until an attempt is conclusive; give
+    tap the results of that attempt (or of the last one), and a comment for
+    each inconclusive attempt before it."""
+    for attempt in range(1, n + 1):
+        res = Results()
+        try:
+            fn(res)
+        except Exception as e:          # reported, and the caller goes on
+            res.result(False, "%s: scenario stopped: %s: %s" %
+                       (name, type(e).__name__, e))
+        if not res.inconclusive or attempt == n:
+            break
+        tap.comment("%s: attempt %d inconclusive, run again:" %
+                    (name, attempt))
+        for ok, what, diag in res.rows:
+            if ok is False:
+                tap.comment("  failed: %s: %s" % (what, " / ".join(diag)))
+    for ok, what, diag in res.rows:
+        if ok is None:
+            tap.comment(what)
+        else:
+            tap.result(ok, what, diag)
+
+
 def sh(*args):
     r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        universal_newlines=True)
