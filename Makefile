@@ -7,6 +7,8 @@
 #   make check      boot each kernel of $(KERNELS) in QEMU and run every test
 #   make check-debug  the same under a KASAN/UBSAN/lockdep/kmemleak kernel
 #   make demo       clone a VM and watch sysgenid tell each clone
+#   make bindings   build the Python, Rust and Go bindings, run their unit
+#                   tests (make check does, when it stages)
 #   make bench      print the figures
 #   make style      checkpatch.pl --strict on the kernel code
 #   make sparse     sparse (C=2) on the kernel code
@@ -21,17 +23,17 @@ BUILD := $(CURDIR)/build
 export BUILD
 
 # Parts that stage files into the guest (each has a `stage` target).
-STAGE_DIRS := tests/module tests/lib tests/clone tests/stress
+STAGE_DIRS := tests/module tests/lib tests/clone tests/stress bindings
 
 .PHONY: all module lib cli examples install stage check check-debug demo \
-	bench style sparse clean
+	bench style sparse clean bindings
 
 all: module lib cli examples
 
 module:
 	$(MAKE) -C module KVER=$(KREL)
 
-lib cli examples:
+lib cli examples bindings:
 	$(MAKE) -C $@
 
 # Library, header, pkg-config file, command, man pages, unit, hooks:
