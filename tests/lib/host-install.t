@@ -48,7 +48,8 @@ for f in bin/sysgenid lib/libsysgenid.so.$V lib/libsysgenid.a \
 	 share/man/man1/sysgenid.1 share/man/man3/libsysgenid.3 \
 	 share/man/man4/sysgenid.4 lib/systemd/system/sysgenid-hooks.service \
 	 lib/modules-load.d/sysgenid.conf libexec/sysgenid/sysgenid-action.sh \
-	 share/sysgenid/hooks.d-examples/README; do
+	 share/sysgenid/hooks.d-examples/README \
+	 share/sysgenid/60-sysgenid-watchers.rules.example; do
 	check "installed: /usr/local/$f" test -f "$P/$f"
 done
 for f in sysgenid_open sysgenid_wait sysgenid_peek sysgenid_changed; do
