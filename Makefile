@@ -61,7 +61,8 @@ check-debug:
 bench:
 	$(MAKE) -C bench KVER=$(KVER)
 
-# Installs what is missing, builds, clones a VM twice: demo/demo.
+# Installs what is missing, builds, clones a VM twice, then a VM whose
+# notification is masked (the ID page check, sysgenid sync): demo/demo.
 demo:
 	demo/demo $(KVER)
 
