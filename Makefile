@@ -18,7 +18,9 @@ KERNELS ?= 6.1 6.12
 # the recipes that need one ($(KREL)), never when make reads this file: on
 # a fresh machine `make demo` and `make bench` install the kernels first.
 KVER ?= $(firstword $(KERNELS))
-KREL = $(shell tests/vm/kver $(KVER))
+# A full release (it has a "-") is taken as it is: the debug kernel is not
+# installed in /boot.
+KREL = $(if $(findstring -,$(KVER)),$(KVER),$(shell tests/vm/kver $(KVER)))
 BUILD := $(CURDIR)/build
 export BUILD
 
