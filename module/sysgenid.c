@@ -236,9 +236,39 @@ void sysgenid_bump_generation(void)
 }
 EXPORT_SYMBOL_GPL(sysgenid_bump_generation);
 
+/* The random device, for RNDRESEEDCRNG from a kernel worker. */
+static int sysgenid_random_init(void)
+{
+	struct file *f = filp_open("/dev/urandom", O_RDONLY, 0);
+	struct inode *inode;
+
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	/* Whatever its path, the node must be the kernel's random device. */
+	inode = file_inode(f);
+	if (!S_ISCHR(inode->i_mode) || imajor(inode) != MEM_MAJOR ||
+	    (iminor(inode) != 8 && iminor(inode) != 9)) {
+		filp_close(f, NULL);
+		return -ENODEV;
+	}
+	/* Read locklessly by reseed_show(). */
+	WRITE_ONCE(sysgenid_random, f);
+	return 0;
+}
+
 static void sysgenid_reseed_work_fn(struct work_struct *work)
 {
-	/* A kernel worker holds CAP_SYS_ADMIN, which RNDRESEEDCRNG requires. */
+	/*
+	 * Built in, the driver starts before there is a /dev: the first
+	 * event opens the random device. A kernel worker resolves the path
+	 * in the initial namespaces and holds CAP_SYS_ADMIN, which
+	 * RNDRESEEDCRNG requires.
+	 */
+	if (!sysgenid_random) {
+		sysgenid_reseed_err = sysgenid_random_init();
+		if (sysgenid_reseed_err)
+			return;
+	}
 	sysgenid_reseed_err = vfs_ioctl(sysgenid_random, RNDRESEEDCRNG, 0);
 }
 
@@ -255,13 +285,11 @@ static void sysgenid_reseed(const void *buf, size_t len)
 	lockdep_assert_held(&sysgenid_event_lock);
 
 	add_device_randomness(buf, len);
-	if (!sysgenid_random)
-		return;
 	queue_work(system_unbound_wq, &sysgenid_reseed_work);
 	flush_work(&sysgenid_reseed_work);
 	/* -ENODATA: the CRNG is not seeded yet; it will be from this pool. */
 	if (sysgenid_reseed_err && sysgenid_reseed_err != -ENODATA)
-		pr_warn_ratelimited("reseeding the CRNG failed: %ld\n",
+		pr_warn_ratelimited("reseeding the CRNG failed (%ld): clones may draw the same random numbers until its next scheduled reseed\n",
 				    sysgenid_reseed_err);
 }
 
@@ -615,7 +643,9 @@ static DEVICE_ATTR_RO(outdated_watchers);
 static ssize_t reseed_show(struct device *dev, struct device_attribute *attr,
 			   char *buf)
 {
-	return sysfs_emit(buf, "%s\n", sysgenid_random ? "ioctl" : "none");
+	const char *how = READ_ONCE(sysgenid_random) ? "ioctl" : "none";
+
+	return sysfs_emit(buf, "%s\n", how);
 }
 static DEVICE_ATTR_RO(reseed);
 
@@ -802,25 +832,6 @@ static void sysgenid_vmgenid_exit(void)
 
 #endif /* CONFIG_ACPI */
 
-/* The random device, for RNDRESEEDCRNG from a kernel worker. */
-static int sysgenid_random_init(void)
-{
-	struct file *f = filp_open("/dev/urandom", O_RDONLY, 0);
-	struct inode *inode;
-
-	if (IS_ERR(f))
-		return PTR_ERR(f);
-	/* Whatever its path, the node must be the kernel's random device. */
-	inode = file_inode(f);
-	if (!S_ISCHR(inode->i_mode) || imajor(inode) != MEM_MAJOR ||
-	    (iminor(inode) != 8 && iminor(inode) != 9)) {
-		filp_close(f, NULL);
-		return -ENODEV;
-	}
-	sysgenid_random = f;
-	return 0;
-}
-
 static void sysgenid_cleanup(void)
 {
 	sysgenid_vmgenid_exit();
@@ -837,10 +848,8 @@ static int __init sysgenid_init(void)
 	if (!sysgenid_page)
 		return -ENOMEM;
 
-	ret = sysgenid_random_init();
-	if (ret)
-		pr_warn("events will not reseed the CRNG: cannot open /dev/urandom (%d); clones may draw the same random numbers until its next scheduled reseed\n",
-			ret);
+	/* Built in, this fails: see sysgenid_reseed_work_fn(). */
+	sysgenid_random_init();
 	ret = sysgenid_vmgenid_init();
 	if (ret && ret != -ENODEV)
 		pr_warn("cannot read the VM generation ID (%d)\n", ret);
