@@ -10,6 +10,7 @@
 #   make bindings   build the Python, Rust and Go bindings, run their unit
 #                   tests (make check does, when it stages)
 #   make bench      print the figures
+#   make patches    the patch series for linux-source-6.12, build/patches/
 #   make style      checkpatch.pl --strict on the kernel code
 #   make sparse     sparse (C=2) on the kernel code
 
@@ -28,7 +29,7 @@ export BUILD
 STAGE_DIRS := tests/module tests/lib tests/clone tests/stress bindings
 
 .PHONY: all module lib cli examples install stage check check-debug demo \
-	bench style sparse clean bindings
+	bench style sparse clean bindings patches
 
 all: module lib cli examples
 
@@ -67,6 +68,10 @@ bench:
 # notification is masked (the ID page check, sysgenid sync): demo/demo.
 demo:
 	demo/demo $(KVER)
+
+# A git format-patch series with its cover letter (upstream/make-series).
+patches:
+	upstream/make-series $(BUILD)/patches
 
 style sparse:
 	$(MAKE) -C module $@ KVER=$(KREL)
