@@ -19,7 +19,13 @@ AF_VSOCK: ready must say so once and go on with the serial port.
           watcher's "confirming gen=G" comes before ready's "ready G":
           ready waited for the watcher (checked by sequence, not timing);
           the vsock message came once; the host's time from QMP cont to
-          the line is printed, never judged
+          the line is printed, never judged. Then vsock, over
+          vsock_loopback inside the clone (the test host has no
+          vhost-vsock): a second `sysgenid ready --port /nonexistent
+          --vsock=1:5999` says "vsock only" and sends `ready G` to a
+          listener (vsock-listen), and after a bump `ready B`, one
+          connection each; with the listener gone, a bump is logged as a
+          refused connection and ready goes on
   same    a clone with the origin's ID, resumed with new: no ready line
           and the generation stays G0 for a settle window (twice new's
           cont-to-ready time plus SETTLE_MIN seconds); then `sysgenid
@@ -44,9 +50,9 @@ PORT = "/dev/virtio-ports/" + vmctl.READY_PORT
 NO_VSOCK = "no AF_VSOCK here"
 
 
-def seq(g):
-    """The guest's /tmp/seq, one entry a line."""
-    return g.check("cat /tmp/seq")
+def seq(g, path="/tmp/seq"):
+    """A guest log file (by default /tmp/seq), one entry a line."""
+    return g.check("cat " + path)
 
 
 def index(lines, text):
@@ -63,9 +69,9 @@ class Run:
             g.kill()
         self.guests = []
 
-    def wait_seq(self, g, text):
+    def wait_seq(self, g, text, path="/tmp/seq"):
         deadline = time.monotonic() + GUARD
-        while text not in seq(g):
+        while text not in seq(g, path):
             if time.monotonic() > deadline:
                 raise vmctl.Timeout("%s: no %r in /tmp/seq" % (g.name, text))
             time.sleep(0.2)
@@ -141,8 +147,53 @@ class Run:
         lines = [l for _, l in c.ready_seen()]
         tap.result(lines == ["ready %d" % now], p + "one ready line on "
                    "the clone's port", lines)
+        self.vsock(c, now)
         ct.log_clean(tap, c, p + "kernel log clean")
         return secs
+
+    def vsock(self, c, gen):
+        tap, p = self.tap, "new/vsock/"
+        log = "/tmp/vsock"
+        c.check("clone-ready-setup vsock")
+        c.check("setsid vsock-listen 5999 </dev/null >>%s 2>&1 & "
+                "echo $! >/tmp/listen.pid" % log)
+        self.wait_seq(c, "@v listening", log)
+        c.check("setsid sysgenid ready --port /nonexistent --vsock=1:5999 "
+                "</dev/null >/dev/null 2>/tmp/ready2.err & "
+                "echo $! >/tmp/ready2.pid")
+        try:
+            self.wait_seq(c, "ready %d" % gen, log)
+            bumped = int(c.check("sysgenid bump")[0])
+            self.wait_seq(c, "ready %d" % bumped, log)
+            serial, _ = c.wait_ready_line(GUARD, bumped)
+        except vmctl.Timeout as e:
+            tap.result(False, p + "ready lines over vsock", [str(e)] +
+                       seq(c, log) + c.check("cat /tmp/ready2.err"))
+            return
+        lines = seq(c, log)
+        tap.result(lines == ["@v listening", "ready %d" % gen, "@v eof",
+                             "ready %d" % bumped, "@v eof"],
+                   p + "vsock alone: ready %d at start, ready %d after a "
+                   "bump, one connection each; the serial port's ready "
+                   "too" % (gen, bumped), lines + ["serial: ready %d" %
+                                                    serial])
+        c.check("kill $(cat /tmp/listen.pid)")
+        again = int(c.check("sysgenid bump")[0])
+        c.wait_ready_line(GUARD, again)
+        # The serial one has reported; the vsock one said why it could not.
+        deadline = time.monotonic() + GUARD
+        while True:
+            err = c.check("cat /tmp/ready2.err")
+            if any("connect:" in l for l in err) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        alive = c.run("kill -0 $(cat /tmp/ready2.pid)")[0] == 0
+        tap.result(len(err) == 2 and "vsock only" in err[0] and
+                   "vsock 1:5999: connect:" in err[1] and alive,
+                   p + "a missing port with --vsock: said once; no listener: "
+                   "logged, and ready goes on", err +
+                   ["running" if alive else "exited"])
 
     def same(self, c, gen0, until):
         tap, p = self.tap, "same/"
