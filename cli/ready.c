@@ -27,7 +27,7 @@
 #define READY_PORT		"/dev/virtio-ports/org.sysgenid.ready"
 #define READY_VSOCK_CID		VMADDR_CID_HOST
 #define READY_VSOCK_PORT	5999
-/* How long a wait lasts before it says who holds it up, and goes on. */
+/* How long a wait lasts before it says, once, how many hold it up. */
 #define READY_WARN_MS		30000
 
 static const char ready_help[] =
@@ -131,9 +131,12 @@ static void send_vsock(struct ready *r, const char *line, size_t len)
 			msg("vsock %u:%u: connect: %s", r->cid, r->vport,
 			    strerror(err));
 		}
-	} else if ((err = write_all(s, line, len))) {
-		msg("vsock %u:%u: write: %s", r->cid, r->vport, strerror(-err));
+		close(s);
+		return;
 	}
+	err = write_all(s, line, len);
+	if (err)
+		msg("vsock %u:%u: write: %s", r->cid, r->vport, strerror(-err));
 	close(s);
 }
 
@@ -175,15 +178,11 @@ static int wait_ready(const struct sysgenid *h, uint32_t *gen)
 		sysgenid_get(h, &before);
 		err = sysgenid_wait_watchers(h, READY_WARN_MS);
 		if (err == -ETIME) {
-			if (!warned) {
-				int n = sysgenid_outdated_watchers(h);
-
-				msg("generation %" PRIu32 ": %d watcher(s) still "
-				    "outdated after %d ms; waiting on ('sysgenid "
-				    "laggards' names them)", before, n,
-				    READY_WARN_MS);
-				warned = true;
-			}
+			if (!warned)
+				msg("generation %u: %d watcher(s) still outdated after %d ms",
+				    (unsigned int)before,
+				    sysgenid_outdated_watchers(h), READY_WARN_MS);
+			warned = true;
 			continue;
 		}
 		/* A probe is no watcher: -EINTR is a signal. */
@@ -224,8 +223,8 @@ int cmd_ready(int argc, char **argv)
 		case 'v':
 			r.vsock = true;
 			if (optarg && !parse_vsock(optarg, &r))
-				return usage_error("bad vsock address '%s' "
-						   "(CID:PORT)", optarg);
+				return usage_error("bad vsock address '%s' (CID:PORT)",
+						   optarg);
 			break;
 		default:
 			return c - EXIT_NOW(0);
