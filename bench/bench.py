@@ -6,7 +6,8 @@ Boots the benchmark guest (tests/vm/boot, sysgenid.init=/bench/run) and
 collects the RESULT lines its programs print on the results channel; then
 saves a second guest (tests/vm/vmctl.py), whose one watcher blocks in
 read(), and resumes clones of it to time, on the host clock, QMP "cont" to
-the watcher's confirmation. Writes results.json, results.csv, table.md and
+the watcher's confirmation, and to the `ready N` line that `sysgenid ready`
+sends on its virtio-serial port once no watcher is outdated. Writes results.json, results.csv, table.md and
 the plots to the output directory and prints the tables.
 """
 
@@ -100,7 +101,7 @@ def restore(args, out):
 
     work = os.path.join(out, "vm")
     state = os.path.join(work, "saved.state")
-    opts = {"mem": "256M", "limit": 300}
+    opts = {"mem": "256M", "limit": 300, "ready": True}
 
     log("restore: booting the guest to save")
     g = vmctl.Guest(args.kver, args.initrd, work, "origin", **opts)
@@ -113,13 +114,17 @@ def restore(args, out):
             g.check(f"setsid /bench/sgb-restore {how} </dev/null "
                     ">/dev/ttyS1 2>&1 &")
             g.wait_line(lambda l, h=how: l == f"@sgb ready {h}", 60)
+        # sysgenid ready, after the watcher: its first line says it is up.
+        g.check("clone-ready-setup")
+        g.check("setsid sysgenid ready </dev/null >/dev/null 2>&1 &")
+        g.wait_ready_line(60)
         time.sleep(1)                   # the watcher is asleep in read()
         g.save(state)
     finally:
         g.quit()
     log(f"restore: saved {os.path.getsize(state) >> 20} MiB")
 
-    samples, seen, ahead = [], {"id": [], "counter": []}, []
+    samples, seen, ahead, ready = [], {"id": [], "counter": []}, [], []
     for i in range(args.clones):
         c = vmctl.Guest(args.kver, args.initrd, work, f"clone{i}",
                         incoming=state, **opts)
@@ -136,13 +141,15 @@ def restore(args, out):
                 guest[how] = float(l.split("t=")[1])
             # Guest clock: how much sooner the ID page saw the clone.
             ahead.append((guest["counter"] - guest["id"]) * 1e3)
+            _, secs = c.wait_ready_line(120)
+            ready.append(secs * 1e3)
         finally:
             c.quit()
         samples.append((t1 - t0) * 1e3)
         log(f"restore: clone {i}: {samples[-1]:.1f} ms ({line}); seen by "
             f"ID page {seen['id'][-1]:.1f} ms, by counter "
             f"{seen['counter'][-1]:.1f} ms; guest clock: ID page "
-            f"{ahead[-1]:.1f} ms ahead")
+            f"{ahead[-1]:.1f} ms ahead; ready line {ready[-1]:.1f} ms")
     os.unlink(state)
     return {"clones": len(samples), "samples-ms": samples,
             "median-ms": statistics.median(samples),
@@ -150,7 +157,8 @@ def restore(args, out):
             "seen-id-median-ms": statistics.median(seen["id"]),
             "seen-counter-median-ms": statistics.median(seen["counter"]),
             "id-ahead-ms": ahead, "id-ahead-median-ms":
-            statistics.median(ahead)}
+            statistics.median(ahead),
+            "ready-ms": ready, "ready-median-ms": statistics.median(ready)}
 
 
 # ------------------------------------------------------------------ output
@@ -248,6 +256,10 @@ def report(fig):
             [[f"QMP cont to confirmation, median of {r['clones']}",
               fmt(r["median-ms"])],
              ["each clone", " ".join(fmt(v) for v in r["samples-ms"])],
+             ["QMP cont to ready (sysgenid ready, virtio-serial), median",
+              fmt(r.get("ready-median-ms"))],
+             ["  each clone", " ".join(fmt(v) for v in
+                                       r.get("ready-ms", []))],
              ["QMP cont to a 1 ms check seeing the clone: by ID page, "
               "median", fmt(r.get("seen-id-median-ms"))],
              ["  each clone", " ".join(fmt(v) for v in
@@ -335,6 +347,8 @@ def write_data(fig, out):
                          f"{r[f'seen-{how}-median-ms']:.6g}\n")
             fp.write(f"restore,id-ahead-median-ms,"
                      f"{r['id-ahead-median-ms']:.6g}\n")
+            fp.write(f"restore,ready-median-ms,"
+                     f"{r['ready-median-ms']:.6g}\n")
     f = fig.get("fanout", {})
     with open(os.path.join(out, "fanout.dat"), "w") as fp:
         fp.write("# N" + "".join(f" {m}-us" for m, _ in FANOUT_MODES) + "\n")

@@ -2,7 +2,8 @@
 /*
  * sysgenid(1): what the commands share. Each command group has a file of
  * its own: query.c (get, status, laggards, sync), watch.c (watch and its
- * hooks), orchestrate.c (wait-watchers, bump); main.c dispatches.
+ * hooks), orchestrate.c (wait-watchers, bump), ready.c (ready); main.c
+ * dispatches.
  */
 #ifndef SYSGENID_CLI_COMMON_H
 #define SYSGENID_CLI_COMMON_H
@@ -64,5 +65,6 @@ int cmd_laggards(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_wait_watchers(int argc, char **argv);
 int cmd_bump(int argc, char **argv);
+int cmd_ready(int argc, char **argv);
 
 #endif /* SYSGENID_CLI_COMMON_H */

@@ -20,6 +20,7 @@ static const struct {
 	{ "wait-watchers", cmd_wait_watchers },
 	{ "bump", cmd_bump },
 	{ "laggards", cmd_laggards },
+	{ "ready", cmd_ready },
 };
 
 static const char main_help[] =
@@ -35,6 +36,7 @@ static const char main_help[] =
 	"  wait-watchers  wait until every watcher is up to date\n"
 	"  bump           force a generation event (privileged)\n"
 	"  laggards       list the outdated watchers\n"
+	"  ready          tell the host when the watchers caught up\n"
 	"\n"
 	"'sysgenid COMMAND --help' describes a command. Exit status: 0 ok,\n"
 	"1 error, 2 usage error, 3 timeout.\n";

@@ -93,6 +93,7 @@ for f in \
 	/usr/share/man/man3/libsysgenid.3.gz \
 	/usr/share/man/man4/sysgenid.4.gz \
 	/lib/systemd/system/sysgenid-hooks.service \
+	/lib/systemd/system/sysgenid-ready.service \
 	/usr/lib/modules-load.d/sysgenid.conf \
 	"/usr/src/sysgenid-$ver/dkms.conf"; do
 	[ -e "$f" ] || missing="$missing $f"
@@ -100,6 +101,9 @@ done
 check "files in place${missing:+, missing:$missing}" [ -z "$missing" ]
 check "modules-load.d names the module" \
 	grep -qx sysgenid /usr/lib/modules-load.d/sysgenid.conf
+# Only a guest whose host reads the port turns it on.
+check "sysgenid-ready.service installed, not enabled" \
+	sh -c '! ls /etc/systemd/system/*.wants/sysgenid-ready.service 2>/dev/null'
 step "sysgenid --version" /usr/bin/sysgenid --version || true
 
 for rel in "$@"; do

@@ -8,6 +8,9 @@
  *   mmap    polls the mapped page every millisecond
  *   orch    an orchestrator: read(), confirm, then SYSGENID_WAIT_WATCHERS
  *           until every tracked watcher has confirmed
+ *   slow    a blocking read() loop that sleeps SLOW_MS before it confirms,
+ *           and says so first ("confirming"): host-ready.t checks that
+ *           sysgenid ready reports only after that line
  *
  * Each opens /dev/sysgenid read-write (a tracked watcher) and reports on
  * stdout, one write() per line so that watchers sharing a serial port never
@@ -15,6 +18,7 @@
  *
  *   @w MODE opened gen=N          N: the generation acknowledged at open
  *   @w MODE saw gen=N             an event, N: the generation it reported
+ *   @w MODE confirming gen=N      slow only: just before the write()
  *   @w MODE confirmed gen=N       write() of N succeeded
  *   @w MODE waited gen=N ret=R outdated=K   orch only: WAIT_WATCHERS gave R
  *   @w MODE error WHAT: MESSAGE   and exit 1
@@ -39,6 +43,8 @@
 
 /* Long enough never to fire in a passing run; firing is a failure. */
 #define WAIT_TIMEOUT_MS 120000
+/* A watcher slow enough that a report not waiting for it comes first. */
+#define SLOW_MS 2000
 
 static const char *mode;
 
@@ -124,6 +130,23 @@ static void watch_read(int fd)
 	}
 }
 
+static void watch_slow(int fd)
+{
+	const struct timespec pause = {
+		.tv_sec = SLOW_MS / 1000,
+		.tv_nsec = SLOW_MS % 1000 * 1000000L,
+	};
+	__u32 gen;
+
+	for (;;) {
+		gen = read_gen(fd);
+		report("saw gen=%u", gen);
+		nanosleep(&pause, NULL);
+		report("confirming gen=%u", gen);
+		confirm_or_die(fd, gen);
+	}
+}
+
 static void watch_epoll(int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -193,7 +216,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s read|epoll|mmap|orch\n", argv[0]);
+		fprintf(stderr, "usage: %s read|epoll|mmap|orch|slow\n", argv[0]);
 		return 2;
 	}
 	mode = argv[1];
@@ -212,6 +235,8 @@ int main(int argc, char **argv)
 		watch_mmap(fd, acked);
 	else if (!strcmp(mode, "orch"))
 		watch_orch(fd);
+	else if (!strcmp(mode, "slow"))
+		watch_slow(fd);
 	errno = EINVAL;
 	die("mode");
 	return 1;

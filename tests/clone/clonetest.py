@@ -114,7 +114,7 @@ def prepare(label, name):
     if os.environ.get("SYSGENID_STAGE", "1") != "0":
         sh("make", "-s", "-C", os.path.join(TOP, "module"), "stage",
            "KVER=" + kver)
-        sh("make", "-s", "-C", HERE, "stage")
+        sh("make", "-s", "-C", HERE, "stage", "KVER=" + kver)
     sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
     return kver, initrd, work
 

@@ -47,6 +47,7 @@ for f in bin/sysgenid lib/libsysgenid.so.$V lib/libsysgenid.a \
 	 include/libsysgenid.h lib/pkgconfig/libsysgenid.pc \
 	 share/man/man1/sysgenid.1 share/man/man3/libsysgenid.3 \
 	 share/man/man4/sysgenid.4 lib/systemd/system/sysgenid-hooks.service \
+	 lib/systemd/system/sysgenid-ready.service \
 	 lib/modules-load.d/sysgenid.conf libexec/sysgenid/sysgenid-action.sh \
 	 share/sysgenid/hooks.d-examples/README \
 	 share/sysgenid/60-sysgenid-watchers.rules.example; do
@@ -100,6 +101,9 @@ check "libsysgenid.pc names the prefix" \
 check "the unit runs /usr/local/bin/sysgenid on /etc/sysgenid/hooks.d" \
 	grep -qx 'ExecStart=/usr/local/bin/sysgenid watch --hooks /etc/sysgenid/hooks.d' \
 	"$P/lib/systemd/system/sysgenid-hooks.service"
+check "the ready unit runs /usr/local/bin/sysgenid ready" \
+	grep -qx 'ExecStart=/usr/local/bin/sysgenid ready' \
+	"$P/lib/systemd/system/sysgenid-ready.service"
 
 # A program on the installed library, as a user would build it.
 cat >"$T/prog.c" <<'EOF'

@@ -16,6 +16,17 @@ channel (ttyS1) on a unix socket. The guest runs /bin/clone-agent
     t = c.cont()                    # host clock (time.monotonic) of QMP cont
     c.wait_line(lambda l: l.startswith("@w read confirmed"), 60)
 
+With ready=True a guest also has a virtio-serial port named
+org.sysgenid.ready (READY_PORT) on a unix socket of its own, which the host
+reads as `sysgenid ready` writes it:
+
+    g = Guest(kver, initrd, workdir, "origin", ready=True)
+    ...                             # in the guest: sysgenid ready &
+    gen, _ = g.wait_ready_line(60)  # its first line, at start
+    c = g.clone(image, "clone1")    # has the port too
+    t = c.cont()
+    gen, secs = c.wait_ready_line(60)   # secs: host time since c's cont
+
 A clone is started with the same command line as its origin (same machine,
 memory, CPUs, devices and chardev ids); only the paths of its sockets and
 the GUID differ. The GUID is not part of the migration stream: QEMU writes
@@ -37,6 +48,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOOT = os.path.join(HERE, "boot")
+# The virtio-serial port of `sysgenid ready` (sysgenid(1)).
+READY_PORT = "org.sysgenid.ready"
 
 
 class Timeout(Exception):
@@ -106,18 +119,20 @@ class Guest:
 
     def __init__(self, kver, initrd, workdir, name, guid="auto",
                  incoming=None, mem="512M", smp=2, append="", limit=600,
-                 qemu_args=()):
+                 qemu_args=(), ready=False):
         self.name = name
         self.workdir = workdir
         self._config = dict(kver=kver, initrd=initrd, workdir=workdir,
                             mem=mem, smp=smp, append=append, limit=limit,
-                            qemu_args=tuple(qemu_args))
+                            qemu_args=tuple(qemu_args), ready=ready)
         os.makedirs(workdir, exist_ok=True)
         p = os.path.join(workdir, name)
         self.console = p + ".console"
         self.qmp_path = p + ".qmp"
         self.res_path = p + ".res"
-        for f in (self.console, self.qmp_path, self.res_path):
+        self.ready_path = p + ".ready"
+        for f in (self.console, self.qmp_path, self.res_path,
+                  self.ready_path):
             if os.path.exists(f):
                 os.unlink(f)
 
@@ -130,6 +145,13 @@ class Guest:
         args += [kver, initrd, "--",
                  "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         args += list(qemu_args)
+        if ready:
+            # The same devices and ids in every clone: only the path differs.
+            args += ["-device", "virtio-serial-pci",
+                     "-chardev", "socket,id=ready,path=%s,server=on,wait=off"
+                     % self.ready_path,
+                     "-device", "virtserialport,chardev=ready,name=%s"
+                     % READY_PORT]
         if incoming:
             # -S: stay paused after loading, until cont.
             args += ["-S", "-incoming", "exec:cat " + shlex.quote(incoming)]
@@ -141,25 +163,38 @@ class Guest:
         self.closed = False
         self._next_id = 0
         self._consumed = 0              # run() answers are looked for here on
+        self.ready_lines = []           # (host monotonic time, line)
+        self.ready = None
+        self.t_cont = None              # host time of the last cont()
+        self._ready_seen = 0            # wait_ready_line() looks from here on
         try:
             self.qmp = QMP(_connect_unix(self.qmp_path, self.proc, 30))
             self.res = _connect_unix(self.res_path, self.proc, 30)
+            if ready:
+                # Connected before the guest runs: its port is open on
+                # the host side from the first instruction on.
+                self.ready = _connect_unix(self.ready_path, self.proc, 30)
         except Exception:
             self.kill()
             raise
-        threading.Thread(target=self._reader, daemon=True).start()
+        threading.Thread(target=self._reader, args=(self.res, self.lines),
+                         daemon=True).start()
+        if ready:
+            threading.Thread(target=self._reader,
+                             args=(self.ready, self.ready_lines, False),
+                             daemon=True).start()
 
-    def _reader(self):
+    def _reader(self, sock, lines, closes=True):
         buf = b""
         while True:
             try:
-                data = self.res.recv(4096)
+                data = sock.recv(4096)
             except OSError:
                 data = b""
             now = time.monotonic()
             if not data:
                 with self.cond:
-                    self.closed = True
+                    self.closed |= closes
                     self.cond.notify_all()
                 return
             buf += data
@@ -167,8 +202,43 @@ class Guest:
             with self.cond:
                 for raw in whole:
                     line = raw.decode(errors="replace").rstrip("\r")
-                    self.lines.append((now, line))
+                    lines.append((now, line))
                 self.cond.notify_all()
+
+    def wait_ready_line(self, timeout, gen=None):
+        """The next `ready N` line on the ready port (a guest started with
+        ready=True): (N, host seconds since this guest's cont(), or None
+        before any cont). With gen, lines for other generations are passed
+        over. Raises Timeout when none came within timeout, VMError on a
+        line that is not `ready N`."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                while self._ready_seen < len(self.ready_lines):
+                    t, line = self.ready_lines[self._ready_seen]
+                    self._ready_seen += 1
+                    w = line.split()
+                    if len(w) != 2 or w[0] != "ready" or not w[1].isdigit():
+                        raise VMError("%s: bad line on the ready port: %r" %
+                                      (self.name, line))
+                    n = int(w[1])
+                    if gen is None or n == gen:
+                        return n, (None if self.t_cont is None
+                                   else t - self.t_cont)
+                if self.proc.poll() is not None:
+                    raise VMError("%s: QEMU exited with status %d (see %s)" %
+                                  (self.name, self.proc.returncode,
+                                   self.console))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Timeout("%s: no ready line after %g s" %
+                                  (self.name, timeout))
+                self.cond.wait(min(left, 0.5))
+
+    def ready_seen(self):
+        """Every (time, line) of the ready port so far."""
+        with self.cond:
+            return list(self.ready_lines)
 
     def wait_line(self, pred, timeout, start=0):
         """First (time, line) from index start on with pred(line) true."""
@@ -261,6 +331,7 @@ class Guest:
         """Resume the guest; the host time (time.monotonic) of the cont."""
         t = time.monotonic()
         self.qmp.cmd("cont")
+        self.t_cont = t
         return t
 
     def guid(self):
@@ -285,7 +356,7 @@ class Guest:
         self._close()
 
     def _close(self):
-        for s in ("qmp", "res"):
+        for s in ("qmp", "res", "ready"):
             obj = getattr(self, s, None)
             if obj is not None:
                 try:
