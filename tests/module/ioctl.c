@@ -465,7 +465,7 @@ TEST_F(wait, stop_and_continue_does_not_end_it)
 struct shared {
 	unsigned long cmd;
 	int fd;			/* X: the tracked file the threads share */
-	volatile int stop;
+	int stop;
 	long waits, eintr, etime, zero, other;
 };
 
@@ -474,7 +474,7 @@ static void *shared_waiter(void *arg)
 {
 	struct shared *sh = arg;
 
-	while (!sh->stop) {
+	while (!sg_load(&sh->stop)) {
 		long r = ioctl(sh->fd, sh->cmd, 50UL);
 
 		__atomic_add_fetch(&sh->waits, 1, __ATOMIC_RELAXED);
@@ -498,7 +498,7 @@ static void *shared_confirmer(void *arg)
 	struct shared *sh = arg;
 	__u32 g;
 
-	while (!sh->stop) {
+	while (!sg_load(&sh->stop)) {
 		if (sg_read(sh->fd, &g) == 4 && write(sh->fd, &g, 4) != 4 &&
 		    errno != EINVAL)
 			sg_die("confirm");
@@ -519,7 +519,7 @@ TEST_F(wait, shared_file_never_0_while_another_lags)
 	struct sg_holder h = { .rw = 1 };
 	struct sg_child y = sg_spawn(sg_holder_fn, &h);
 	struct timespec now, end;
-	volatile __u32 *gen;
+	const __u32 *gen;
 	pthread_t t[3];
 	struct sg_msg m;
 	int i, n;
@@ -538,16 +538,16 @@ TEST_F(wait, shared_file_never_0_while_another_lags)
 	/* 10 s of events, well within the guard. */
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += 10;
-	for (n = 0; !sh.zero; n++) {
+	for (n = 0; !sg_load(&sh.zero); n++) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > end.tv_sec ||
 		    (now.tv_sec == end.tv_sec && now.tv_nsec > end.tv_nsec))
 			break;
 		/* One event each (as sg_bump(), without its mapping). */
 		ASSERT_EQ(0, ioctl(self->ro, SYSGENID_FORCE_GEN_UPDATE,
-				   (unsigned long)*gen));
+				   (unsigned long)sg_load(gen)));
 	}
-	sh.stop = 1;
+	sg_store(&sh.stop, 1);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	TH_LOG("%d events, %ld waits: %ld EINTR, %ld ETIME, %ld zero",
