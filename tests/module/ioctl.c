@@ -483,11 +483,11 @@ static void *shared_waiter(void *arg)
 		} else if (errno == EINTR) {
 			/* Again at once: X may be confirmed meanwhile. */
 			__atomic_add_fetch(&sh->eintr, 1, __ATOMIC_RELAXED);
-		}
-		else if (errno == ETIME)
+		} else if (errno == ETIME) {
 			__atomic_add_fetch(&sh->etime, 1, __ATOMIC_RELAXED);
-		else
+		} else {
 			__atomic_add_fetch(&sh->other, 1, __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
