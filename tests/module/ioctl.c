@@ -789,50 +789,54 @@ static void dropper_fn(void *arg, int in, int out)
 	sg_send(out, r, r ? errno : 0);
 }
 
-/* Run a dropper; 0 the update ran, or -1 with errno. Skips if it can't. */
-#define force_as(how_, expect_ret, expect_err) do {			\
-	struct dropper d = { .cmd = variant->cmd, .how = (how_) };	\
-	struct sg_child c;						\
-	struct sg_msg m;						\
-	__u32 g = sg_gen();						\
-									\
-	c = sg_spawn(dropper_fn, &d);					\
-	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));			\
-	if (m.ret) {							\
-		sg_reap(&c);						\
-		SKIP(return, "cannot drop privilege: %s",		\
-		     strerror(m.err));					\
-	}								\
-	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));			\
-	EXPECT_EQ(expect_ret, m.ret);					\
-	EXPECT_EQ(expect_err, m.err);					\
-	EXPECT_EQ(expect_ret ? g : g + 1, sg_gen());			\
-	sg_reap(&c);							\
-} while (0)
+/*
+ * Run a dropper; the update returns @expect_ret, 0 when it ran or -1 with
+ * @expect_err. Skips if it can't drop privilege.
+ */
+static void force_as(struct __test_metadata *_metadata, unsigned long cmd,
+		     enum drop how, long expect_ret, int expect_err)
+{
+	struct dropper d = { .cmd = cmd, .how = how };
+	struct sg_child c;
+	struct sg_msg m;
+	__u32 g = sg_gen();
+
+	c = sg_spawn(dropper_fn, &d);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	if (m.ret) {
+		sg_reap(&c);
+		SKIP(return, "cannot drop privilege: %s", strerror(m.err));
+	}
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	EXPECT_EQ(expect_ret, m.ret);
+	EXPECT_EQ(expect_err, m.err);
+	EXPECT_EQ(expect_ret ? g : g + 1, sg_gen());
+	sg_reap(&c);
+}
 
 TEST_F(force, without_both_capabilities_eperm)
 {
-	force_as(DROP_BOTH_CAPS, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_BOTH_CAPS, -1, EPERM);
 }
 
 TEST_F(force, as_nobody_eperm)
 {
-	force_as(DROP_TO_NOBODY, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_TO_NOBODY, -1, EPERM);
 }
 
 TEST_F(force, root_of_own_user_namespace_eperm)
 {
-	force_as(DROP_INTO_USERNS, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_INTO_USERNS, -1, EPERM);
 }
 
 TEST_F(force, cap_checkpoint_restore_alone_suffices)
 {
-	force_as(KEEP_CR_ONLY, 0, 0);
+	force_as(_metadata, variant->cmd, KEEP_CR_ONLY, 0, 0);
 }
 
 TEST_F(force, cap_sys_admin_alone_suffices)
 {
-	force_as(KEEP_SA_ONLY, 0, 0);
+	force_as(_metadata, variant->cmd, KEEP_SA_ONLY, 0, 0);
 }
 
 /* ---- unknown commands ---- */
