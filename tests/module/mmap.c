@@ -346,7 +346,7 @@ TEST(mapping_left_out_of_core_dumps)
 		}
 		if (in && !strncmp(line, "VmFlags:", 8)) {
 			found = true;
-			dd = strstr(line, " dd") != NULL;
+			dd = strstr(line, " dd");
 		}
 	}
 	fclose(f);
