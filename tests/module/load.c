@@ -37,7 +37,7 @@ static int load(void)
 }
 
 /* Another module (sysgenid_acpi) holding ours would make rmmod fail. */
-static int holders(void)
+static int nr_holders(void)
 {
 	DIR *d = opendir(MODULE_SYSFS "/holders");
 	struct dirent *e;
@@ -57,7 +57,7 @@ FIXTURE(load) {
 FIXTURE_SETUP(load)
 {
 	ASSERT_TRUE(loaded());
-	if (holders())
+	if (nr_holders())
 		SKIP(return, "another module uses " MODULE_NAME);
 }
 
