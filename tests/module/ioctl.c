@@ -465,7 +465,7 @@ TEST_F(wait, stop_and_continue_does_not_end_it)
 struct shared {
 	unsigned long cmd;
 	int fd;			/* X: the tracked file the threads share */
-	volatile int stop;
+	int stop;
 	long waits, eintr, etime, zero, other;
 };
 
@@ -474,7 +474,7 @@ static void *shared_waiter(void *arg)
 {
 	struct shared *sh = arg;
 
-	while (!sh->stop) {
+	while (!sg_load(&sh->stop)) {
 		long r = ioctl(sh->fd, sh->cmd, 50UL);
 
 		__atomic_add_fetch(&sh->waits, 1, __ATOMIC_RELAXED);
@@ -483,11 +483,11 @@ static void *shared_waiter(void *arg)
 		} else if (errno == EINTR) {
 			/* Again at once: X may be confirmed meanwhile. */
 			__atomic_add_fetch(&sh->eintr, 1, __ATOMIC_RELAXED);
-		}
-		else if (errno == ETIME)
+		} else if (errno == ETIME) {
 			__atomic_add_fetch(&sh->etime, 1, __ATOMIC_RELAXED);
-		else
+		} else {
 			__atomic_add_fetch(&sh->other, 1, __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
@@ -498,7 +498,7 @@ static void *shared_confirmer(void *arg)
 	struct shared *sh = arg;
 	__u32 g;
 
-	while (!sh->stop) {
+	while (!sg_load(&sh->stop)) {
 		if (sg_read(sh->fd, &g) == 4 && write(sh->fd, &g, 4) != 4 &&
 		    errno != EINVAL)
 			sg_die("confirm");
@@ -519,7 +519,7 @@ TEST_F(wait, shared_file_never_0_while_another_lags)
 	struct sg_holder h = { .rw = 1 };
 	struct sg_child y = sg_spawn(sg_holder_fn, &h);
 	struct timespec now, end;
-	volatile __u32 *gen;
+	const __u32 *gen;
 	pthread_t t[3];
 	struct sg_msg m;
 	int i, n;
@@ -538,16 +538,16 @@ TEST_F(wait, shared_file_never_0_while_another_lags)
 	/* 10 s of events, well within the guard. */
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += 10;
-	for (n = 0; !sh.zero; n++) {
+	for (n = 0; !sg_load(&sh.zero); n++) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > end.tv_sec ||
 		    (now.tv_sec == end.tv_sec && now.tv_nsec > end.tv_nsec))
 			break;
 		/* One event each (as sg_bump(), without its mapping). */
 		ASSERT_EQ(0, ioctl(self->ro, SYSGENID_FORCE_GEN_UPDATE,
-				   (unsigned long)*gen));
+				   (unsigned long)sg_load(gen)));
 	}
-	sh.stop = 1;
+	sg_store(&sh.stop, 1);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
 	TH_LOG("%d events, %ld waits: %ld EINTR, %ld ETIME, %ld zero",
@@ -789,50 +789,54 @@ static void dropper_fn(void *arg, int in, int out)
 	sg_send(out, r, r ? errno : 0);
 }
 
-/* Run a dropper; 0 the update ran, or -1 with errno. Skips if it can't. */
-#define force_as(how_, expect_ret, expect_err) do {			\
-	struct dropper d = { .cmd = variant->cmd, .how = (how_) };	\
-	struct sg_child c;						\
-	struct sg_msg m;						\
-	__u32 g = sg_gen();						\
-									\
-	c = sg_spawn(dropper_fn, &d);					\
-	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));			\
-	if (m.ret) {							\
-		sg_reap(&c);						\
-		SKIP(return, "cannot drop privilege: %s",		\
-		     strerror(m.err));					\
-	}								\
-	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));			\
-	EXPECT_EQ(expect_ret, m.ret);					\
-	EXPECT_EQ(expect_err, m.err);					\
-	EXPECT_EQ(expect_ret ? g : g + 1, sg_gen());			\
-	sg_reap(&c);							\
-} while (0)
+/*
+ * Run a dropper; the update returns @expect_ret, 0 when it ran or -1 with
+ * @expect_err. Skips if it can't drop privilege.
+ */
+static void force_as(struct __test_metadata *_metadata, unsigned long cmd,
+		     enum drop how, long expect_ret, int expect_err)
+{
+	struct dropper d = { .cmd = cmd, .how = how };
+	struct sg_child c;
+	struct sg_msg m;
+	__u32 g = sg_gen();
+
+	c = sg_spawn(dropper_fn, &d);
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	if (m.ret) {
+		sg_reap(&c);
+		SKIP(return, "cannot drop privilege: %s", strerror(m.err));
+	}
+	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
+	EXPECT_EQ(expect_ret, m.ret);
+	EXPECT_EQ(expect_err, m.err);
+	EXPECT_EQ(expect_ret ? g : g + 1, sg_gen());
+	sg_reap(&c);
+}
 
 TEST_F(force, without_both_capabilities_eperm)
 {
-	force_as(DROP_BOTH_CAPS, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_BOTH_CAPS, -1, EPERM);
 }
 
 TEST_F(force, as_nobody_eperm)
 {
-	force_as(DROP_TO_NOBODY, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_TO_NOBODY, -1, EPERM);
 }
 
 TEST_F(force, root_of_own_user_namespace_eperm)
 {
-	force_as(DROP_INTO_USERNS, -1, EPERM);
+	force_as(_metadata, variant->cmd, DROP_INTO_USERNS, -1, EPERM);
 }
 
 TEST_F(force, cap_checkpoint_restore_alone_suffices)
 {
-	force_as(KEEP_CR_ONLY, 0, 0);
+	force_as(_metadata, variant->cmd, KEEP_CR_ONLY, 0, 0);
 }
 
 TEST_F(force, cap_sys_admin_alone_suffices)
 {
-	force_as(KEEP_SA_ONLY, 0, 0);
+	force_as(_metadata, variant->cmd, KEEP_SA_ONLY, 0, 0);
 }
 
 /* ---- unknown commands ---- */

@@ -37,7 +37,7 @@ static int load(void)
 }
 
 /* Another module (sysgenid_acpi) holding ours would make rmmod fail. */
-static int holders(void)
+static int nr_holders(void)
 {
 	DIR *d = opendir(MODULE_SYSFS "/holders");
 	struct dirent *e;
@@ -57,7 +57,7 @@ FIXTURE(load) {
 FIXTURE_SETUP(load)
 {
 	ASSERT_TRUE(loaded());
-	if (holders())
+	if (nr_holders())
 		SKIP(return, "another module uses " MODULE_NAME);
 }
 
@@ -91,7 +91,7 @@ TEST_F(load, unload_refused_while_a_file_is_open)
 TEST_F(load, unload_refused_while_a_mapping_is_open)
 {
 	int fd = sg_open(O_RDONLY);
-	volatile __u32 *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
+	const __u32 *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
 	int ro;
 
 	ASSERT_NE(MAP_FAILED, p);
@@ -101,7 +101,7 @@ TEST_F(load, unload_refused_while_a_mapping_is_open)
 	ro = sg_open(O_RDONLY);
 	sg_bump(ro);
 	close(ro);
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sg_page());
 }
 

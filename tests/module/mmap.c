@@ -7,7 +7,7 @@
 
 #include "sgtest.h"
 
-static volatile __u32 *map_gen(int fd)
+static const __u32 *map_gen(int fd)
 {
 	void *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
 
@@ -20,22 +20,22 @@ TEST(offset_0_follows_every_bump)
 {
 	int ro = sg_open(O_RDONLY);
 	int fd = sg_open(O_RDWR | O_NONBLOCK);
-	volatile __u32 *p = map_gen(ro);
-	__u32 g = *p, v;
+	const __u32 *p = map_gen(ro);
+	__u32 g = sg_load(p), v;
 	int i;
 
 	for (i = 1; i <= 5; i++) {
 		ASSERT_EQ(0, ioctl(ro, SYSGENID_FORCE_GEN_UPDATE,
 				   (unsigned long)g));
-		EXPECT_EQ(g + 1, *p);
+		EXPECT_EQ(g + 1, sg_load(p));
 		ASSERT_EQ(4, sg_read(fd, &v));
-		EXPECT_EQ(v, *p);
+		EXPECT_EQ(v, sg_load(p));
 		g = v;
 	}
 	/* A minimum ahead shows too. */
 	ASSERT_EQ(0, ioctl(ro, SYSGENID_FORCE_GEN_UPDATE,
 			   (unsigned long)(g + 77)));
-	EXPECT_EQ(g + 77, *p);
+	EXPECT_EQ(g + 77, sg_load(p));
 	munmap((void *)p, sg_page());
 	close(fd);
 	close(ro);
@@ -44,18 +44,18 @@ TEST(offset_0_follows_every_bump)
 TEST(rest_of_the_page_is_zero)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p;
-	volatile unsigned char *b;
+	const __u32 *p;
+	const unsigned char *b;
 	size_t i, nonzero = 0;
 
 	/* Every bit of the first word set: nothing may leak past it. */
 	sg_set_gen(ro, 0xffffffff);
 	p = map_gen(ro);
-	b = (volatile unsigned char *)p;
-	EXPECT_EQ(0xffffffff, p[0]);
+	b = (const unsigned char *)p;
+	EXPECT_EQ(0xffffffff, sg_load(p));
 	/* struct sysgenid_page: tests/module/vmgenid.c checks its ID. */
 	for (i = sizeof(struct sysgenid_page); i < sg_page(); i++)
-		nonzero += b[i] != 0;
+		nonzero += sg_load(&b[i]) != 0;
 	EXPECT_EQ(0, nonzero);
 	munmap((void *)p, sg_page());
 	close(ro);
@@ -64,11 +64,11 @@ TEST(rest_of_the_page_is_zero)
 TEST(length_under_a_page_maps)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = mmap(NULL, sizeof(__u32), PROT_READ, MAP_SHARED,
-				 ro, 0);
+	const __u32 *p = mmap(NULL, sizeof(__u32), PROT_READ, MAP_SHARED,
+			      ro, 0);
 
 	ASSERT_NE(MAP_FAILED, p);
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sizeof(__u32));
 	close(ro);
 }
@@ -99,12 +99,12 @@ TEST(prot_write_on_read_only_file_eacces)
 TEST(mprotect_to_write_fails_eacces)
 {
 	int fd = sg_open(O_RDWR);
-	volatile __u32 *p = map_gen(fd);
+	const __u32 *p = map_gen(fd);
 
 	/* A writable file: only the driver can keep this mapping read-only. */
 	EXPECT_EQ(-1, mprotect((void *)p, sg_page(), PROT_READ | PROT_WRITE));
 	EXPECT_EQ(EACCES, errno);
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sg_page());
 	close(fd);
 }
@@ -135,26 +135,26 @@ TEST(prot_exec_eperm)
 TEST(mprotect_to_exec_fails_eacces)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = map_gen(ro);
+	const __u32 *p = map_gen(ro);
 
 	EXPECT_EQ(-1, mprotect((void *)p, sg_page(), PROT_READ | PROT_EXEC));
 	EXPECT_EQ(EACCES, errno);
 	/* Control: mprotect() itself works on the mapping. */
 	EXPECT_EQ(0, mprotect((void *)p, sg_page(), PROT_READ));
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sg_page());
 	close(ro);
 }
 
 /* A private read-only page: FOLL_FORCE writes to it are allowed (COW). */
-static volatile __u32 *map_private_ro(void)
+static const __u32 *map_private_ro(void)
 {
-	void *p = mmap(NULL, sg_page(), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u32 *p = mmap(NULL, sg_page(), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		sg_die("mmap");
-	*(volatile __u32 *)p = 1;
+	sg_store(p, 1);
 	if (mprotect(p, sg_page(), PROT_READ))
 		sg_die("mprotect");
 	return p;
@@ -164,19 +164,19 @@ TEST(write_through_proc_pid_mem_refused)
 {
 	int ro = sg_open(O_RDONLY);
 	int fd = sg_open(O_RDWR);
-	volatile __u32 *p = map_gen(fd);
-	volatile __u32 *ctl = map_private_ro();
+	const __u32 *p = map_gen(fd);
+	const __u32 *ctl = map_private_ro();
 	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 	__u32 g = sg_gen(), v = g + 12345;
 
 	ASSERT_LE(0, mem);
 	/* Control: /proc/self/mem writes to a read-only private page. */
 	EXPECT_EQ(4, pwrite(mem, &v, 4, (off_t)(uintptr_t)ctl));
-	EXPECT_EQ(v, *ctl);
+	EXPECT_EQ(v, sg_load(ctl));
 	EXPECT_EQ(-1, pwrite(mem, &v, 4, (off_t)(uintptr_t)p));
 	EXPECT_EQ(EIO, errno);
 	/* Nothing moved, nothing was written. */
-	EXPECT_EQ(g, *p);
+	EXPECT_EQ(g, sg_load(p));
 	EXPECT_EQ(g, sg_gen());
 	EXPECT_EQ(0, sg_ready(ro));
 	close(mem);
@@ -201,8 +201,8 @@ TEST(ptrace_pokedata_refused)
 {
 	int ro = sg_open(O_RDONLY);
 	int fd = sg_open(O_RDWR);
-	volatile __u32 *p = map_gen(fd);
-	volatile __u32 *ctl = map_private_ro();
+	const __u32 *p = map_gen(fd);
+	const __u32 *ctl = map_private_ro();
 	struct sg_child c = sg_spawn(tracee_fn, NULL);
 	__u32 g = sg_gen();
 	long word;
@@ -219,7 +219,7 @@ TEST(ptrace_pokedata_refused)
 	EXPECT_EQ(-1, ptrace(PTRACE_POKEDATA, c.pid, (void *)p,
 			     (long)(g + 12345)));
 	EXPECT_EQ(EIO, errno);
-	EXPECT_EQ(g, *p);
+	EXPECT_EQ(g, sg_load(p));
 	EXPECT_EQ(g, sg_gen());
 	EXPECT_EQ(0, sg_ready(ro));
 	sg_reap(&c);
@@ -271,17 +271,17 @@ TEST(map_private_einval)
 /* Child: report what the inherited mapping shows, before and after. */
 static void prober_fn(void *arg, int in, int out)
 {
-	volatile __u32 *p = arg;
+	const __u32 *p = arg;
 
-	sg_send(out, *p, 0);
+	sg_send(out, sg_load(p), 0);
 	sg_wait_cmd(in);
-	sg_send(out, *p, 0);
+	sg_send(out, sg_load(p), 0);
 }
 
 TEST(mapping_survives_fork)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = map_gen(ro);
+	const __u32 *p = map_gen(ro);
 	struct sg_child c = sg_spawn(prober_fn, (void *)p);
 	struct sg_msg m;
 	__u32 g = sg_gen();
@@ -300,15 +300,15 @@ TEST(mapping_survives_fork)
 TEST(mapping_survives_close)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = map_gen(ro);
+	const __u32 *p = map_gen(ro);
 	int fd = sg_open(O_RDONLY);
 	__u32 g;
 
 	close(ro);
-	g = *p;
+	g = sg_load(p);
 	sg_bump(fd);
-	EXPECT_EQ(g + 1, *p);
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(g + 1, sg_load(p));
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sg_page());
 	close(fd);
 }
@@ -316,14 +316,14 @@ TEST(mapping_survives_close)
 TEST(mremap_cannot_grow)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = map_gen(ro);
+	const __u32 *p = map_gen(ro);
 
 	EXPECT_EQ(MAP_FAILED, mremap((void *)p, sg_page(), 2 * sg_page(),
 				     MREMAP_MAYMOVE));
 	EXPECT_EQ(MAP_FAILED, mremap((void *)p, sg_page(), 2 * sg_page(), 0));
 	/* Still there, still live. */
 	sg_bump(ro);
-	EXPECT_EQ(sg_gen(), *p);
+	EXPECT_EQ(sg_gen(), sg_load(p));
 	munmap((void *)p, sg_page());
 	close(ro);
 }
@@ -331,7 +331,7 @@ TEST(mremap_cannot_grow)
 TEST(mapping_left_out_of_core_dumps)
 {
 	int ro = sg_open(O_RDONLY);
-	volatile __u32 *p = map_gen(ro);
+	const __u32 *p = map_gen(ro);
 	FILE *f = fopen("/proc/self/smaps", "r");
 	unsigned long start, end;
 	char line[512];
@@ -346,7 +346,7 @@ TEST(mapping_left_out_of_core_dumps)
 		}
 		if (in && !strncmp(line, "VmFlags:", 8)) {
 			found = true;
-			dd = strstr(line, " dd") != NULL;
+			dd = strstr(line, " dd");
 		}
 	}
 	fclose(f);
@@ -360,7 +360,7 @@ TEST(mapping_keeps_a_tracked_file_a_watcher)
 {
 	int ro = sg_open(O_RDONLY);
 	int fd = sg_open(O_RDWR);
-	volatile __u32 *p;
+	const __u32 *p;
 	int n;
 
 	sg_bump(ro);
@@ -382,7 +382,7 @@ TEST(mapping_keeps_a_tracked_file_a_watcher)
 enum report { BY_READ, BY_POLL, BY_SPIN };
 
 struct race {
-	volatile __u32 *p;
+	const __u32 *p;
 	int go[2];		/* reader -> main: about to wait */
 	int stale;		/* the page lagged behind what was reported */
 	int wrong;		/* a reported value other than the bump's */
@@ -399,12 +399,12 @@ static void race_wait(struct race *r, int fd, __u32 *v, __u32 *seen)
 	case BY_READ:
 		sg_nonblock(fd, false);
 		n = sg_read(fd, v);
-		*seen = *r->p;
+		*seen = sg_load(r->p);
 		break;
 	case BY_POLL:
 		if (poll(&pfd, 1, -1) != 1)
 			sg_die("poll");
-		*seen = *r->p;
+		*seen = sg_load(r->p);
 		n = sg_read(fd, v);
 		break;
 	case BY_SPIN:
@@ -412,7 +412,7 @@ static void race_wait(struct race *r, int fd, __u32 *v, __u32 *seen)
 		sg_nonblock(fd, true);
 		while ((n = sg_read(fd, v)) < 0 && errno == EAGAIN)
 			;
-		*seen = *r->p;
+		*seen = sg_load(r->p);
 		break;
 	}
 	if (n != 4)
@@ -423,7 +423,7 @@ static void *race_reader(void *arg)
 {
 	struct race *r = arg;
 	int fd = sg_open(O_RDWR);
-	__u32 v = 0, seen = 0, expect = *r->p;
+	__u32 v = 0, seen = 0, expect = sg_load(r->p);
 	int i;
 
 	for (i = 0; i < ROUNDS; i++) {
@@ -459,7 +459,7 @@ static void race(struct __test_metadata *_metadata, enum report how)
 	for (i = 0; i < ROUNDS; i++) {
 		ASSERT_EQ(1, read(r.go[0], &c, 1));
 		ASSERT_EQ(0, ioctl(ro, SYSGENID_FORCE_GEN_UPDATE,
-				   (unsigned long)*r.p));
+				   (unsigned long)sg_load(r.p)));
 	}
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, r.stale);

@@ -39,7 +39,7 @@ static long long attr(const char *name)
 }
 
 /* The value of "KEY: N" in @fd's fdinfo (of this process), else -1. */
-static long long fdinfo(int fd, const char *key)
+static long long fdinfo_value(int fd, const char *key)
 {
 	char path[64], buf[1024], *s, *end;
 	size_t klen = strlen(key);
@@ -65,13 +65,15 @@ TEST(device_node_is_a_char_device_mode_0666)
 	struct stat st;
 	char buf[32];
 	unsigned int maj, min;
+	int n;
 
 	ASSERT_EQ(0, stat(SYSGENID_DEVICE, &st));
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
 	EXPECT_EQ(0666, st.st_mode & 07777);
 	/* The node is the misc device's. */
 	ASSERT_LT(0, slurp(SYSFS "dev", buf, sizeof(buf)));
-	ASSERT_EQ(2, sscanf(buf, "%u:%u", &maj, &min));
+	n = sscanf(buf, "%u:%u", &maj, &min);
+	ASSERT_EQ(2, n);
 	EXPECT_EQ(maj, major(st.st_rdev));
 	EXPECT_EQ(min, minor(st.st_rdev));
 }
@@ -126,13 +128,13 @@ TEST(fdinfo_of_fresh_files)
 	int ro = sg_open(O_RDONLY);
 	__u32 g = sg_gen();
 
-	EXPECT_EQ(g, fdinfo(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo(fd, "sysgenid-tracked"));
-	EXPECT_EQ(0, fdinfo(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo(wo, "sysgenid-tracked"));
-	EXPECT_EQ(g, fdinfo(ro, "sysgenid-acked"));
-	EXPECT_EQ(0, fdinfo(ro, "sysgenid-tracked"));
-	EXPECT_EQ(0, fdinfo(ro, "sysgenid-outdated"));
+	EXPECT_EQ(g, fdinfo_value(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
+	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, fdinfo_value(wo, "sysgenid-tracked"));
+	EXPECT_EQ(g, fdinfo_value(ro, "sysgenid-acked"));
+	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-tracked"));
+	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-outdated"));
 	close(ro);
 	close(wo);
 	close(fd);
@@ -147,19 +149,19 @@ TEST(fdinfo_follows_events_and_confirmations)
 	sg_bump(ro);
 	sg_bump(ro);
 	/* Acknowledged is still the old one until confirmed. */
-	EXPECT_EQ(g, fdinfo(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo(ro, "sysgenid-outdated"));
-	EXPECT_EQ(0, fdinfo(ro, "sysgenid-tracked"));
+	EXPECT_EQ(g, fdinfo_value(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, fdinfo_value(ro, "sysgenid-outdated"));
+	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-tracked"));
 	sg_ack(fd);
-	EXPECT_EQ(g + 2, fdinfo(fd, "sysgenid-acked"));
-	EXPECT_EQ(0, fdinfo(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo(fd, "sysgenid-tracked"));
+	EXPECT_EQ(g + 2, fdinfo_value(fd, "sysgenid-acked"));
+	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
 	/* Counter back at the acknowledged value: still outdated. */
 	sg_set_gen(ro, g + 2 + 0x40000000);
 	sg_set_gen(ro, g + 2);
-	EXPECT_EQ(g + 2, fdinfo(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo(fd, "sysgenid-outdated"));
+	EXPECT_EQ(g + 2, fdinfo_value(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-outdated"));
 	close(ro);
 	close(fd);
 }
@@ -169,9 +171,9 @@ TEST(fdinfo_tracked_follows_set_watcher_tracking)
 	int fd = sg_open(O_RDWR);
 
 	ASSERT_EQ(0, ioctl(fd, SYSGENID_SET_WATCHER_TRACKING, 0));
-	EXPECT_EQ(0, fdinfo(fd, "sysgenid-tracked"));
+	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-tracked"));
 	ASSERT_EQ(0, ioctl(fd, SYSGENID_SET_WATCHER_TRACKING, 1));
-	EXPECT_EQ(1, fdinfo(fd, "sysgenid-tracked"));
+	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
 	close(fd);
 }
 

@@ -40,6 +40,15 @@
 #define SG_GUARD_S	20
 #define SG_GUARD_MS	(SG_GUARD_S * 1000)
 
+/*
+ * Every access to memory that changes under the program (a mapped page the
+ * driver writes) or that another thread or a signal handler shares goes
+ * through these: one whole access each time, never cached in a register
+ * nor hoisted out of a loop.
+ */
+#define sg_load(p)	__atomic_load_n((p), __ATOMIC_RELAXED)
+#define sg_store(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
 #define sg_die(fmt, ...) do {						\
 	fprintf(stderr, "# %s:%d: " fmt ": %s\n", __FILE__, __LINE__,	\
 		##__VA_ARGS__, strerror(errno));			\
@@ -64,13 +73,13 @@ static inline size_t sg_page(void)
 static inline __u32 sg_gen(void)
 {
 	int fd = sg_open(O_RDONLY);
-	volatile __u32 *p;
+	const __u32 *p;
 	__u32 g;
 
 	p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		sg_die("mmap");
-	g = *p;
+	g = sg_load(p);
 	munmap((void *)p, sg_page());
 	close(fd);
 	return g;
@@ -145,12 +154,12 @@ static inline int sg_nonblock(int fd, bool on)
 
 /* ---- guard for calls that must tell a signal from the alarm ---- */
 
-static volatile sig_atomic_t sg_guard_fired;
+static sig_atomic_t sg_guard_fired;
 
 static inline void sg_guard_handler(int sig)
 {
 	(void)sig;
-	sg_guard_fired = 1;
+	sg_store(&sg_guard_fired, 1);
 }
 
 static inline void sg_noop_handler(int sig)
@@ -170,7 +179,7 @@ static inline void sg_catch(int sig, void (*fn)(int))
 
 static inline void sg_arm_guard(void)
 {
-	sg_guard_fired = 0;
+	sg_store(&sg_guard_fired, 0);
 	sg_catch(SIGALRM, sg_guard_handler);
 	alarm(SG_GUARD_S);
 }
@@ -191,7 +200,9 @@ struct sg_child {
 
 static inline void sg_send(int fd, long ret, int err)
 {
-	struct sg_msg m = { .ret = ret, .err = err, .guard = sg_guard_fired };
+	struct sg_msg m = {
+		.ret = ret, .err = err, .guard = sg_load(&sg_guard_fired),
+	};
 
 	if (write(fd, &m, sizeof(m)) != sizeof(m))
 		sg_die("pipe write");

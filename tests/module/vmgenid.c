@@ -8,7 +8,7 @@
  */
 #include "sgtest.h"
 
-static const volatile struct sysgenid_page *map_page(int fd)
+static const struct sysgenid_page *map_page(int fd)
 {
 	void *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
 
@@ -17,7 +17,7 @@ static const volatile struct sysgenid_page *map_page(int fd)
 	return p;
 }
 
-static const volatile unsigned char *map_id_page(int fd)
+static const unsigned char *map_id_page(int fd)
 {
 	void *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd,
 		       SYSGENID_VMGENID_PGOFF * sg_page());
@@ -59,21 +59,21 @@ TEST(sysfs_says_page_and_reseed)
 TEST(id_page_holds_the_id_the_generation_stands_for)
 {
 	int ro = sg_open(O_RDONLY);
-	const volatile struct sysgenid_page *p = map_page(ro);
-	const volatile unsigned char *id = map_id_page(ro);
+	const struct sysgenid_page *p = map_page(ro);
+	const unsigned char *id = map_id_page(ro);
 	size_t i, differ = 0, nonzero = 0;
 
 	/* QEMU's blob: the ID at offset 40, the rest of its page zero. */
-	ASSERT_EQ(40, p->vmgenid_offset);
+	ASSERT_EQ(40, sg_load(&p->vmgenid_offset));
 	for (i = 0; i < SYSGENID_VMGENID_SIZE; i++) {
-		differ += id[40 + i] != p->vmgenid[i];
-		nonzero += p->vmgenid[i] != 0;
+		differ += sg_load(&id[40 + i]) != sg_load(&p->vmgenid[i]);
+		nonzero += sg_load(&p->vmgenid[i]) != 0;
 	}
 	EXPECT_EQ(0, differ);
 	EXPECT_NE(0, nonzero);
 	for (i = 0; i < sg_page(); i++)
 		if (i < 40 || i >= 40 + SYSGENID_VMGENID_SIZE)
-			EXPECT_EQ(0, id[i]);
+			EXPECT_EQ(0, sg_load(&id[i]));
 	close(ro);
 }
 
