@@ -310,6 +310,21 @@ func ppoll(fds []pollFd, deadline time.Time) (bool, error) {
 	return n == 0, nil
 }
 
+// outdated reports whether the handle is outdated, without waiting.
+func (h *Handle) outdated() bool {
+	fds := []pollFd{{fd: int32(h.fd), events: pollIn}}
+	var ts syscall.Timespec
+	for {
+		n, _, e := syscall.Syscall6(syscall.SYS_PPOLL,
+			uintptr(unsafe.Pointer(&fds[0])), 1,
+			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		if e == syscall.EINTR {
+			continue
+		}
+		return e == 0 && n == 1 && fds[0].revents&pollIn != 0
+	}
+}
+
 // Wait waits until the handle is outdated and returns the new generation.
 //
 // It returns at once while the handle is outdated: a watcher then handles
@@ -436,6 +451,12 @@ func (h *Handle) WaitWatchers(ctx context.Context) error {
 		}
 		ms := uintptr((slice + time.Millisecond - 1) / time.Millisecond)
 		_, err := h.ioctl("SYSGENID_WAIT_WATCHERS", IoctlWaitWatchers, ms)
+		// The kernel also ends the wait with EINTR when a signal handler
+		// runs, and the Go runtime's own signals (preemption) come at
+		// any time: only an outdated handle ends it.
+		if errors.Is(err, syscall.EINTR) && !h.outdated() {
+			continue
+		}
 		if err == nil || !errors.Is(err, syscall.ETIME) {
 			return err
 		}
