@@ -40,26 +40,26 @@ not_ok() {
 # CMD runs in a subshell, outside any condition, so that a function's
 # `set -e` holds.
 check() {
-	name=$1 log=$logs/series-$2.log
-	shift 2
-	("$@") >"$log" 2>&1
-	ok_last=$((! $?))
-	if [ "$ok_last" = 1 ]; then
-		ok "$name"
-	else
-		not_ok "$name"
-		tail -n 30 "$log" | sed 's/^/#   /'
-	fi
+	run_check "" "$@"
 }
 # check_clean NAME LOG CMD...: check, and the log must not hold a single
 # compiler or tool warning.
 check_clean() {
-	log=$logs/series-$2.log
-	check "$@"
-	if [ "$ok_last" = 1 ] && grep -q -E 'warning:|error:' "$log"; then
-		n=$((n - 1))
-		not_ok "$1"
+	run_check clean "$@"
+}
+run_check() {
+	clean=$1 name=$2 log=$logs/series-$3.log
+	shift 3
+	("$@") >"$log" 2>&1
+	status=$?
+	if [ "$status" != 0 ]; then
+		not_ok "$name"
+		tail -n 30 "$log" | sed 's/^/#   /'
+	elif [ -n "$clean" ] && grep -q -E 'warning:|error:' "$log"; then
+		not_ok "$name"
 		grep -E 'warning:|error:' "$log" | head -n 20 | sed 's/^/#   /'
+	else
+		ok "$name"
 	fi
 }
 finish() {
