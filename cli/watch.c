@@ -32,12 +32,13 @@
 
 static const char watch_help[] =
 	"Usage: sysgenid watch [--exec CMD] [--hooks DIR] [--hook-timeout MS]\n"
-	"                      [--once] [--timeout MS]\n"
+	"                      [--verbose] [--once] [--timeout MS]\n"
 	"Print each new generation, handle it, then confirm it.\n"
 	"  -e, --exec CMD          run CMD with /bin/sh -c\n"
 	"  -d, --hooks DIR         then run DIR's executables in name order\n"
 	"  -k, --hook-timeout MS   kill CMD or a hook after MS ms (default\n"
 	"                          30000, 0: no limit)\n"
+	"  -v, --verbose           log each CMD or hook that succeeded too\n"
 	"  -1, --once              exit after the first generation\n"
 	"  -t, --timeout MS        exit 3 after MS ms without an event\n"
 	"                          (0, the default: no limit)\n"
@@ -50,6 +51,7 @@ struct watch {
 	const char *exec;
 	const char *hooks;
 	int hook_timeout;
+	bool verbose;
 	uint32_t gen, prev;
 	int sigfd;		/* -1: signals as usual */
 	sigset_t oldmask;	/* what the hooks get */
@@ -216,6 +218,8 @@ static void run(struct watch *w, const char *name, char *const argv[],
 		msg("%s: exit status %d", name, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
 		msg("%s: killed by signal %d", name, WTERMSIG(status));
+	else if (w->verbose && !timed_out)
+		msg("%s: done for generation %" PRIu32, name, w->gen);
 }
 
 /* Like run-parts: skip dot files, backups (~) and non-executables. */
@@ -327,11 +331,12 @@ int cmd_watch(int argc, char **argv)
 		{ "exec", required_argument, NULL, 'e' },
 		{ "hooks", required_argument, NULL, 'd' },
 		{ "hook-timeout", required_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "once", no_argument, NULL, '1' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ }
 	};
-	const struct cmd_opts o = { watch_help, lo, ":he:d:k:1t:" };
+	const struct cmd_opts o = { watch_help, lo, ":he:d:k:v1t:" };
 	struct watch w = { .hook_timeout = HOOK_TIMEOUT_MS, .sigfd = -1 };
 	unsigned long timeout = 0, v;
 	struct sysgenid *h;
@@ -350,6 +355,9 @@ int cmd_watch(int argc, char **argv)
 			if (!parse_num(optarg, INT_MAX, &v))
 				return usage_error("bad timeout '%s'", optarg);
 			w.hook_timeout = v;
+			break;
+		case 'v':
+			w.verbose = true;
 			break;
 		case '1':
 			once = true;

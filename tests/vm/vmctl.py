@@ -16,6 +16,10 @@ channel (ttyS1) on a unix socket. The guest runs /bin/clone-agent
     t = c.cont()                    # host clock (time.monotonic) of QMP cont
     c.wait_line(lambda l: l.startswith("@w read confirmed"), 60)
 
+A guest that boots a disk (disk=PATH, a raw image on virtio) and its own
+init (init=None: no sysgenid.init) runs the agent as a service of its own
+(tests/debian/).
+
 With ready=True a guest also has a virtio-serial port named
 org.sysgenid.ready (READY_PORT) on a unix socket of its own, which the host
 reads as `sysgenid ready` writes it:
@@ -119,12 +123,14 @@ class Guest:
 
     def __init__(self, kver, initrd, workdir, name, guid="auto",
                  incoming=None, mem="512M", smp=2, append="", limit=600,
-                 qemu_args=(), ready=False):
+                 qemu_args=(), ready=False, init="/bin/clone-agent",
+                 disk=None):
         self.name = name
         self.workdir = workdir
         self._config = dict(kver=kver, initrd=initrd, workdir=workdir,
                             mem=mem, smp=smp, append=append, limit=limit,
-                            qemu_args=tuple(qemu_args), ready=ready)
+                            qemu_args=tuple(qemu_args), ready=ready,
+                            init=init)
         os.makedirs(workdir, exist_ok=True)
         p = os.path.join(workdir, name)
         self.console = p + ".console"
@@ -138,13 +144,19 @@ class Guest:
 
         args = [BOOT, "-c", self.console,
                 "-R", "socket,path=%s,server=on,wait=off" % self.res_path,
-                "-g", guid, "-m", mem, "-s", str(smp), "-t", str(limit),
-                "-a", "sysgenid.init=/bin/clone-agent"]
+                "-g", guid, "-m", mem, "-s", str(smp), "-t", str(limit)]
+        if init:
+            args += ["-a", "sysgenid.init=" + init]
         if append:
             args += ["-a", append]
         args += [kver, initrd, "--",
                  "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         args += list(qemu_args)
+        if disk:
+            # One disk, the same device in every clone; each clone gets a
+            # copy of its own (the migration stream holds no disk).
+            args += ["-drive", "file=%s,format=raw,if=virtio,cache=unsafe"
+                     % disk.replace(",", ",,")]
         if ready:
             # The same devices and ids in every clone: only the path differs.
             args += ["-device", "virtio-serial-pci",
@@ -308,9 +320,12 @@ class Guest:
                               (self.name, timeout))
             time.sleep(0.1)
 
-    def clone(self, image, name, guid="auto"):
-        """A guest with this one's command line, paused on image's state."""
-        return Guest(name=name, guid=guid, incoming=image, **self._config)
+    def clone(self, image, name, guid="auto", disk=None):
+        """A guest with this one's command line, paused on image's state;
+        a guest with a disk needs disk, a copy of its origin's disk made
+        after the save."""
+        return Guest(name=name, guid=guid, incoming=image, disk=disk,
+                     **self._config)
 
     def wait_incoming(self, timeout=300):
         """Wait until an incoming guest has loaded its state."""
