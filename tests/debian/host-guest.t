@@ -109,8 +109,8 @@ def hook_lines(g, gen=None):
     done = []
     for line in out:
         if line.startswith(pre) and ": done for generation " in line:
-            hook, g_ = line[len(pre):].split(": done for generation ")
-            if gen is None or int(g_) == gen:
+            hook, n = line[len(pre):].split(": done for generation ")
+            if gen is None or int(n) == gen:
                 done.append(hook)
     return done
 
@@ -120,18 +120,18 @@ def record(g):
     return g.check("cat %s 2>/dev/null; true" % RECORD)
 
 
-def hooks_ran(tap, g, name, gen, prev, record):
+def hooks_ran(tap, g, name, gen, prev, lines):
     """Each hook ran once for gen: the journal, and the test hook's record
-    of its environment (record: its lines, read by the caller)."""
+    of its environment (lines: the record, read by the caller)."""
     done = hook_lines(g, gen)
     tap.result(sorted(done) == HOOKS,
                "%s: every hook ran once for generation %d (journal)" %
                (name, gen), ["ran: %s" % done, "expected: %s" % HOOKS])
     want = "gen=%d prev=%d" % (gen, prev)
-    tap.result(record == [want],
+    tap.result(lines == [want],
                "%s: the test hook got SYSGENID_GENERATION=%d, "
                "SYSGENID_PREVIOUS=%d" % (name, gen, prev),
-               ["record: %s" % record])
+               ["record: %s" % lines])
 
 
 def hooks_watcher(tap, g, name):
