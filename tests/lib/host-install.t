@@ -99,7 +99,7 @@ check "every exported function is declared in libsysgenid.h" \
 check "libsysgenid.pc names the prefix" \
 	grep -qx 'prefix=/usr/local' "$P/lib/pkgconfig/libsysgenid.pc"
 check "the unit runs /usr/local/bin/sysgenid on /etc/sysgenid/hooks.d" \
-	grep -qx 'ExecStart=/usr/local/bin/sysgenid watch --hooks /etc/sysgenid/hooks.d' \
+	grep -qx 'ExecStart=/usr/local/bin/sysgenid watch --verbose --hooks /etc/sysgenid/hooks.d' \
 	"$P/lib/systemd/system/sysgenid-hooks.service"
 check "the ready unit runs /usr/local/bin/sysgenid ready" \
 	grep -qx 'ExecStart=/usr/local/bin/sysgenid ready' \
