@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <systemd/sd-bus.h>
@@ -81,6 +82,8 @@ static void __attribute__((noreturn)) subscriber(void)
 	sd_bus *bus;
 	int r;
 
+	/* A publisher that dies takes its subscribers with it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	r = sd_bus_open_system(&bus);
 	if (r < 0)
 		bus_die("subscriber: sd_bus_open_system", r);
