@@ -166,8 +166,8 @@ def main():
                     fig.setdefault(k, {}).update(v)
         fig["machine"] = {
             "kernel": args.kver, "host": os.uname().nodename,
-            "guest": " ".join(g.check("dbus-daemon --version | head -1; "
-                                      "nproc")),
+            "dbus-daemon": g.check("dbus-daemon --version")[0],
+            "cpus": int(g.check("nproc")[0]),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     except (vmctl.Timeout, vmctl.VMError, RuntimeError) as e:
         log(f"failed: {e!r}")
