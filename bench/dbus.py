@@ -97,8 +97,11 @@ def ratios(fig, counts):
 def table(fig, counts):
     f, d, r = fig.get("fanout", {}), fig.get("dbus", {}), fig["ratio"]
 
+    def ms(v):
+        return f"{v / 1e3:.3g}" if v < 1e6 else f"{v / 1e3:.0f}"
+
     def cell(v, w):
-        return f"{v / 1e3:.3g} ({w / 1e3:.3g})" if v and w else ""
+        return f"{ms(v)} ({ms(w)})" if v and w else ""
 
     def x(v):
         return f"{v:.1f}x" if v else ""
