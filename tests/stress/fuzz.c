@@ -29,7 +29,19 @@
 #define NF		8	/* file slots */
 #define NM		6	/* mapping slots */
 #define CLOSED_FD	900	/* never open */
+#ifdef __aarch64__
+/*
+ * arm64's TASK_SIZE_MAX is 1 << VA_BITS: 48 or 52 bits (Debian's 6.12),
+ * but user mappings stay below 1 << 48 unless asked for, and B_HIGH lies
+ * above both: every buffer the fuzzer picks gets the same answer from
+ * either.
+ */
+#define USER_TOP	(1UL << 48)
+#define HIGH_ADDR	(1UL << 53)
+#else
 #define USER_TOP	0x7ffffffff000UL	/* x86-64 TASK_SIZE_MAX */
+#define HIGH_ADDR	0x0000800000000000UL
+#endif
 #define NFAIL_SHOWN	20
 
 struct ffile {
@@ -233,7 +245,7 @@ static char *pick_buf(enum buf_kind *k, size_t *rd_ok, size_t *wr_ok)
 	case B_KERNEL:
 		return (char *)0xffffffff81000000UL;
 	case B_HIGH:
-		return (char *)0x0000800000000000UL;
+		return (char *)HIGH_ADDR;
 	case B_NONE:
 		return scratch + page;
 	case B_RO:
