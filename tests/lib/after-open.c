@@ -51,7 +51,7 @@ static int is_open(long nr)
 #else
 static int call_exit(pid_t pid, long *nr, long *ret)
 {
-	long nr, ret;
+	struct user_regs_struct regs;
 
 	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs))
 		return -1;
