@@ -5,6 +5,7 @@
 #   make            build the module for the running kernel's headers, the
 #                   library, the command and the examples
 #   make check      boot each kernel of $(KERNELS) in QEMU and run every test
+#                   (KERNELS="6.1-arm64 6.12-arm64": the arm64 legs)
 #   make check-debug  the same under a KASAN/UBSAN/lockdep/kmemleak kernel
 #   make demo       clone a VM and watch sysgenid tell each clone
 #   make bindings   build the Python, Rust and Go bindings, run their unit
@@ -82,7 +83,8 @@ clean:
 
 # Packaging and other kernels, on the host (docs/INSTALL.md):
 #   make check-flavours  build the modules with W=1 against every amd64
-#                        flavour of the Debian 12 kernels of $(KERNELS)
+#                        and arm64 (cross-built) flavour of the Debian 12
+#                        kernels of $(KERNELS)
 #   make dkms-source     the DKMS source tree, $(DESTDIR)/usr/src/sysgenid-VER
 #   make deb             Debian packages into build/deb/ (installs the
 #                        build dependencies with apt-get)
@@ -93,7 +95,7 @@ DEB_SRC = $(BUILD)/deb/sysgenid-$(VERSION)
 .PHONY: check-flavours dkms-source deb
 
 check-flavours:
-	tests/build/host-flavours.t $(KERNELS)
+	SYSGENID_ARM64=1 tests/build/host-flavours.t $(KERNELS)
 
 dkms-source:
 	! dpkg -S $(DKMS_SRC) >/dev/null 2>&1 || \

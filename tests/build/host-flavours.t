@@ -11,6 +11,12 @@
 # an image). Then once, a 32-bit build: ARCH=i386 against linux-source-6.12
 # configured by tests/build/i386-tree (built once and cached, as the debug
 # kernel is), so that code that only breaks where long is 32 bits shows.
+# Then, with SYSGENID_ARM64=1 (make check-flavours sets it; make check,
+# whose amd64 legs run this, does not), the arm64 flavours of each series
+# (arm64, cloud-arm64, rt-arm64, and arm64-16k where the archive has it:
+# 6.12), cross-built (ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+# against headers fetched with apt-get download by
+# tests/build/arm64-headers, never installed.
 # Prints TAP, one result per flavour: a build fails on a non-zero status or
 # on any warning or error in its output. Nothing is loaded anywhere.
 #
@@ -24,6 +30,9 @@ build=${BUILD:-$top/build}
 logs=$build/logs
 out=$build/flavours
 flavours='amd64 cloud-amd64 rt-amd64'
+# "opt:": only where the archive has it (6.12, not 6.1).
+arm64_flavours='arm64 cloud-arm64 rt-arm64 opt:arm64-16k'
+[ "${SYSGENID_ARM64:-0}" = 1 ] || arm64_flavours=
 [ $# -gt 0 ] || set -- 6.1 6.12
 series=$(for a in "$@"; do
 	echo "$a" | sed -E 's/^([0-9]+\.[0-9]+).*/\1/'
@@ -48,6 +57,20 @@ newest() {
 
 apt="apt-get -q -y -o DPkg::Lock::Timeout=600"
 
+# arm64 headers: apt-cache search lists them once dpkg knows arm64.
+newest_arm64() {
+	re=$(printf '%s' "$1" | sed 's/\./\\./g')
+	apt-cache search --names-only "^linux-headers-$re[.-]" |
+		sed 's/ .*//' |
+		grep -E "^linux-headers-$re(\.[0-9]+)*(-[0-9]+|\+deb[0-9]+)-$2\$" |
+		sort -V -r | while read -r p; do
+			if apt-cache show "$p:arm64" >/dev/null 2>&1; then
+				echo "$p"
+				break
+			fi
+		done
+}
+
 resolve() {
 	pkgs=
 	for s in $series; do
@@ -56,11 +79,25 @@ resolve() {
 			pkgs="$pkgs ${p:-none:$s:$f}"
 		done
 	done
+	arm64_pkgs=
+	for s in $series; do
+		for f in $arm64_flavours; do
+			p=$(newest_arm64 "$s" "${f#opt:}")
+			[ -n "$p" ] || [ "$f" = "${f#opt:}" ] || continue
+			arm64_pkgs="$arm64_pkgs ${p:-none:$s:$f}"
+		done
+	done
 }
+
+if [ -n "$arm64_flavours" ] &&
+   ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+	apt-get -q -o DPkg::Lock::Timeout=600 update >"$log" 2>&1 || true
+fi
 
 # Package lists may be missing or old: update them once if need be.
 resolve
-case $pkgs in
+case $pkgs$arm64_pkgs in
 *none:*)
 	$apt update >"$log" 2>&1 || true
 	resolve
@@ -83,7 +120,7 @@ if [ -n "$missing" ]; then
 	fi
 fi
 
-echo "1..$(($(echo $pkgs | wc -w) + 1))"
+echo "1..$(($(echo $pkgs $arm64_pkgs | wc -w) + 1))"
 n=0
 fail=0
 for p in $pkgs; do
@@ -117,6 +154,48 @@ for p in $pkgs; do
 		echo "ok $n - $rel: ${kos% } (${secs} s)"
 	else
 		echo "not ok $n - $rel: make status $st (${secs} s)"
+		{ [ -n "$bad" ] && echo "$bad" || tail -n 20 "$blog"; } |
+			head -n 20 | sed 's/^/#   /'
+		fail=1
+	fi
+done
+
+# The arm64 flavours, cross-built (ELF machine 183, EM_AARCH64: b7 00).
+for p in $arm64_pkgs; do
+	n=$((n + 1))
+	case $p in
+	none:*)
+		echo "not ok $n - ${p#none:}: no arm64 headers package found"
+		fail=1
+		continue
+		;;
+	esac
+	rel=${p#linux-headers-}
+	blog=$logs/flavour-$rel.log
+	t0=$(date +%s)
+	if ! kdir=$("$here/arm64-headers" "$rel" 2>"$blog.fetch"); then
+		echo "not ok $n - $rel: headers not fetched (see $blog.fetch)"
+		tail -n 5 "$blog.fetch" | sed 's/^/#   /'
+		fail=1
+		continue
+	fi
+	rm -rf "${out:?}/$rel"
+	st=0
+	nice make -C "$top/module" --no-print-directory BUILD="$out" \
+		KVER="$rel" KDIR="$kdir" ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- modules >"$blog" 2>&1 || st=$?
+	secs=$(($(date +%s) - t0))
+	bad=$(grep -i -E '(warning|error)[]:[ ]' "$blog" || true)
+	kos=$(cd "$out/$rel/src/module" 2>/dev/null && ls ./*.ko 2>/dev/null |
+		sed 's|^\./||' | tr '\n' ' ')
+	elf=$(od -An -tx1 -j18 -N2 "$out/$rel/src/module/sysgenid.ko" \
+		2>/dev/null | tr -d ' ')
+	if [ "$st" -eq 0 ] && [ -z "$bad" ] && [ -n "$kos" ] &&
+	   [ "$elf" = b700 ]; then
+		echo "ok $n - $rel (ARCH=arm64): ${kos% } (${secs} s)"
+	else
+		echo "not ok $n - $rel: make status $st, ELF machine $elf" \
+			"(${secs} s)"
 		{ [ -n "$bad" ] && echo "$bad" || tail -n 20 "$blog"; } |
 			head -n 20 | sed 's/^/#   /'
 		fail=1

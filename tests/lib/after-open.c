@@ -19,8 +19,52 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __aarch64__
+#include <elf.h>
+#include <sys/uio.h>
+#endif
 
 #include "libsysgenid.h"
+
+/*
+ * At a system call's exit: its number and its return value. arm64 has no
+ * open(2), only openat(2), and no PTRACE_GETREGS: its NT_PRSTATUS regset
+ * holds the number in x8 and the return value in x0.
+ */
+#ifdef __aarch64__
+static int call_exit(pid_t pid, long *nr, long *ret)
+{
+	struct user_regs_struct regs;	/* glibc: user_pt_regs */
+	struct iovec iov = { &regs, sizeof(regs) };
+
+	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov))
+		return -1;
+	*nr = regs.regs[8];
+	*ret = regs.regs[0];
+	return 0;
+}
+
+static int is_open(long nr)
+{
+	return nr == SYS_openat;
+}
+#else
+static int call_exit(pid_t pid, long *nr, long *ret)
+{
+	struct user_regs_struct regs;
+
+	if (ptrace(PTRACE_GETREGS, pid, NULL, &regs))
+		return -1;
+	*nr = regs.orig_rax;
+	*ret = regs.rax;
+	return 0;
+}
+
+static int is_open(long nr)
+{
+	return nr == SYS_openat || nr == SYS_open;
+}
+#endif
 
 /* Is fd of pid /dev/sysgenid, open for writing? */
 static int is_watcher(pid_t pid, long fd)
@@ -64,7 +108,7 @@ static int bump(void)
 
 int main(int argc, char **argv)
 {
-	struct user_regs_struct regs;
+	long nr, ret;
 	int status, in_call = 0;
 	pid_t pid;
 
@@ -100,9 +144,8 @@ int main(int argc, char **argv)
 		in_call = !in_call;
 		if (in_call)
 			continue;	/* at the entry: look at the exit */
-		ptrace(PTRACE_GETREGS, pid, NULL, &regs);
-		if ((regs.orig_rax == SYS_openat || regs.orig_rax == SYS_open) &&
-		    (long)regs.rax >= 0 && is_watcher(pid, regs.rax))
+		if (call_exit(pid, &nr, &ret) == 0 && is_open(nr) &&
+		    ret >= 0 && is_watcher(pid, ret))
 			break;
 	}
 	if (bump()) {

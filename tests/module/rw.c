@@ -292,7 +292,7 @@ TEST(poll_sleeper_woken_by_bump)
 	struct sg_msg m;
 
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));
-	ASSERT_EQ(0, sg_wait_asleep(c.pid, SYS_poll));
+	ASSERT_EQ(0, sg_wait_asleep(c.pid, SG_SYS_poll));
 	ASSERT_EQ(0, sg_recv(c.from, &m, 0));
 	sg_bump(fd);
 	ASSERT_EQ(1, sg_recv(c.from, &m, SG_GUARD_MS));

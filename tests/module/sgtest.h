@@ -265,6 +265,13 @@ static inline struct sg_child sg_spawn(void (*fn)(void *, int, int),
 	return c;
 }
 
+/* poll(2) is ppoll(2) where there is no poll system call (arm64). */
+#ifdef SYS_poll
+#define SG_SYS_poll SYS_poll
+#else
+#define SG_SYS_poll SYS_ppoll
+#endif
+
 /*
  * Wait until process @pid is asleep in system call @nr: /proc/PID/syscall
  * shows the call's number only while the task sleeps in it (it says

@@ -268,8 +268,18 @@ static void ioctls(void)
 	TRY("ioctl", "SET_WATCHER_TRACKING 2, file opened O_RDONLY", NULL,
 	    sg_ioctl(ro, SYSGENID_SET_WATCHER_TRACKING, 2));
 
-	TRY("ioctl", "SYNC_GEN, pointer to no memory", "EFAULT",
-	    sg_ioctl(ro, SYSGENID_SYNC_GEN, 8));
+	/*
+	 * A guest without a VM generation ID device (arm64 under QEMU) gets
+	 * ENODEV before the pointer is looked at: that says nothing of the
+	 * bad pointer, and docs/bad-inputs.md is a guest's with the device.
+	 */
+	r = sg_ioctl(ro, SYSGENID_SYNC_GEN, 8);
+	if (r < 0 && errno == ENODEV)
+		printf("ok %d - ioctl, SYNC_GEN, pointer to no memory # SKIP"
+		       " no VM generation ID device: ENODEV\n", ++test_no);
+	else
+		report("ioctl", "SYNC_GEN, pointer to no memory", "EFAULT",
+		       outcome(r, errno));
 	TRY("ioctl", "_IOR(0xE4, 4, __u64)", "ENOTTY",
 	    sg_ioctl(ro, _IOR(0xE4, 4, __u64), 0));
 

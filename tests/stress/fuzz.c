@@ -29,7 +29,19 @@
 #define NF		8	/* file slots */
 #define NM		6	/* mapping slots */
 #define CLOSED_FD	900	/* never open */
+#ifdef __aarch64__
+/*
+ * arm64's TASK_SIZE_MAX is 1 << VA_BITS: 48, or 52 (Debian's 6.12), which
+ * main() finds out by asking access_ok() (probe_user_top()); B_HIGH lies
+ * above both.
+ */
+#define USER_TOP	(1UL << 48)
+#define HIGH_ADDR	(1UL << 53)
+#else
 #define USER_TOP	0x7ffffffff000UL	/* x86-64 TASK_SIZE_MAX */
+#define HIGH_ADDR	0x0000800000000000UL
+#endif
+static unsigned long user_top = USER_TOP;
 #define NFAIL_SHOWN	20
 
 struct ffile {
@@ -65,7 +77,8 @@ static const int documented[C_NR][8] = {
 	[C_READ]	= { EINVAL, EAGAIN, EINTR, EFAULT, EBADF },
 	[C_WRITE]	= { EINVAL, EFAULT, EBADF },
 	[C_IOCTL]	= { ENOTTY, EINVAL, EPERM, EBADF, EINTR, ETIME },
-	[C_MMAP]	= { EINVAL, EPERM, EACCES, EBADF, ENOMEM, EOVERFLOW },
+	[C_MMAP]	= { EINVAL, EPERM, EACCES, EBADF, ENOMEM, EOVERFLOW,
+			    ENODEV },	/* the ID page, without an ID device */
 	[C_MUNMAP]	= { EINVAL },
 	[C_MPROTECT]	= { EACCES, EINVAL, ENOMEM },
 	[C_MREMAP]	= { EFAULT, EINVAL, ENOMEM },
@@ -233,7 +246,7 @@ static char *pick_buf(enum buf_kind *k, size_t *rd_ok, size_t *wr_ok)
 	case B_KERNEL:
 		return (char *)0xffffffff81000000UL;
 	case B_HIGH:
-		return (char *)0x0000800000000000UL;
+		return (char *)HIGH_ADDR;
 	case B_NONE:
 		return scratch + page;
 	case B_RO:
@@ -261,7 +274,7 @@ static bool range_ok(const void *p, size_t len)
 {
 	uintptr_t a = (uintptr_t)p;
 
-	return a <= USER_TOP && len <= USER_TOP - a;
+	return a <= user_top && len <= user_top - a;
 }
 
 /* ---- calls ---- */
@@ -307,6 +320,16 @@ static void release_if_unused(struct ffile *f)
 		f->alive = false;
 }
 
+/* What the guard names if the call hangs: the call, then its arguments. */
+static char guard_what[160];
+
+static void guard_name(const char *what)
+{
+	snprintf(guard_what, sizeof(guard_what),
+		 "a call did not return (%siter %lu, %s)",
+		 in_child ? "child, " : "", iter, what);
+}
+
 static void do_close(void)
 {
 	struct ffile *f;
@@ -349,6 +372,7 @@ static void do_read(void)
 	snprintf(what, sizeof(what), "read(%s, %s, %zu)",
 		 f ? (f->nonblock ? "nonblock" : "blocking") : "bad fd",
 		 buf_name[k], len);
+	guard_name(what);
 	interrupt_arm(sleeps);
 	n = read(fd, buf, len);
 	interrupt_arm(false);
@@ -605,7 +629,7 @@ static void do_mmap(void)
 		want = EBADF;
 	else if (!len)
 		want = EINVAL;
-	else if (!alen || len > USER_TOP)
+	else if (!alen || len > user_top)
 		want = ENOMEM;
 	else if (off / page > (~0UL - alen) / page)
 		want = EOVERFLOW;
@@ -888,12 +912,14 @@ static void one_call(bool allow_fork)
 	unsigned int c = rnd(100), i;
 	long r;
 
-	/* No call may hang: a sleeping one is interrupted within 5 ms. */
-	sg_guard("a call did not return", 60);
 	for (i = 0; c >= mix[i].share; i++)
 		c -= mix[i].share;
 	if (mix[i].c == C_FORK && !allow_fork)
 		i++;
+	/* No call may hang: a sleeping one is interrupted within 5 ms. */
+	guard_name(call_name[mix[i].c]);
+	/* A fork child's fires first: it names the call that hung. */
+	sg_guard(guard_what, in_child ? 50 : 60);
 	snprintf(last, sizeof(last), "%s", call_name[mix[i].c]);
 	mix[i].fn();
 
@@ -902,6 +928,24 @@ static void one_call(bool allow_fork)
 	if (model_counts && r != (long)expected_outdated())
 		failure(C_COUNT, "after %s: %ld outdated, model %lu", last, r,
 			expected_outdated());
+}
+
+/*
+ * arm64: a read() of an up-to-date file with O_NONBLOCK is EAGAIN if
+ * vfs_read()'s access_ok() passes, EFAULT if not: at 1 << 51, that says
+ * whether the kernel's TASK_SIZE_MAX is 1 << 52.
+ */
+static void probe_user_top(void)
+{
+#ifdef __aarch64__
+	int fd = open(SYSGENID_DEVICE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0 && read(fd, (void *)(1UL << 51), 4) < 0 &&
+	    errno == EAGAIN)
+		user_top = 1UL << 52;
+	if (fd >= 0)
+		close(fd);
+#endif
 }
 
 int main(void)
@@ -952,6 +996,8 @@ int main(void)
 	if (id_page == MAP_FAILED)
 		id_page = NULL;
 	printf("# VM generation ID page: %s\n", id_page ? "mapped" : "none");
+	probe_user_top();
+	printf("# user space ends at 0x%lx\n", user_top);
 
 	/* Others' watchers would make the counts unpredictable. */
 	base = sg_sysfs("watchers");
