@@ -5,7 +5,7 @@
 #   make            build the module for the running kernel's headers, the
 #                   library, the command and the examples
 #   make check      boot each kernel of $(KERNELS) in QEMU and run every test
-#                   (KERNELS="6.1-arm64 6.12-arm64": the arm64 legs)
+#   make check-arm64  the same for Debian's arm64 kernels, cross-built
 #   make check-debug  the same under a KASAN/UBSAN/lockdep/kmemleak kernel
 #   make demo       clone a VM and watch sysgenid tell each clone
 #   make bindings   build the Python, Rust and Go bindings, run their unit
@@ -29,7 +29,8 @@ export BUILD
 # Parts that stage files into the guest (each has a `stage` target).
 STAGE_DIRS := tests/module tests/lib tests/clone tests/stress bindings
 
-.PHONY: all module lib cli examples install stage check check-debug demo \
+.PHONY: all module lib cli examples install stage check check-arm64 \
+	check-debug demo \
 	bench style sparse clean bindings patches
 
 all: module lib cli examples
@@ -55,6 +56,10 @@ stage:
 
 check:
 	tests/vm/check $(KERNELS)
+
+# The arm64 legs, cross-built, under qemu-system-aarch64 (docs/HACKING.md).
+check-arm64:
+	tests/vm/check 6.1-arm64 6.12-arm64
 
 # The whole VM suite under a debug kernel (KASAN, UBSAN, lockdep, kmemleak)
 # built once from linux-source-6.12 and cached: tests/debug-kernel/.
