@@ -141,20 +141,6 @@ static void pump(sd_bus *bus, uint64_t usec)
 		bus_die("sd_bus_wait", r);
 }
 
-/* Tasks running or runnable, this one included, from /proc/loadavg. */
-static int running(void)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	int r = -1;
-
-	if (f) {
-		if (fscanf(f, "%*s %*s %*s %d/", &r) != 1)
-			r = -1;
-		fclose(f);
-	}
-	return r;
-}
-
 /* Every reply sent, every subscriber (and the daemon) asleep. */
 static void settle(sd_bus *bus)
 {

@@ -171,20 +171,6 @@ static void __attribute__((noreturn)) epoll_server(int n)
 	threads(n, epoll_watcher);
 }
 
-/* Tasks running or runnable, this one included, from /proc/loadavg. */
-static int running(void)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	int r = -1;
-
-	if (f) {
-		if (fscanf(f, "%*s %*s %*s %d/", &r) != 1)
-			r = -1;
-		fclose(f);
-	}
-	return r;
-}
-
 /* Wait for @want confirmations, then for every watcher to be asleep. */
 static void settle(unsigned long want)
 {
