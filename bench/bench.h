@@ -63,6 +63,27 @@ static inline double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/*
+ * The values of N from the arguments, if any, into @counts (room for @size),
+ * each 1 to @max; returns how many, or @n (the defaults) without arguments.
+ */
+static inline int parse_counts(int argc, char **argv, int *counts, int size,
+			       int n, int max)
+{
+	int i;
+
+	if (argc > size + 1)
+		die("at most %d values of N", size);
+	if (argc == 1)
+		return n;
+	for (i = 1; i < argc; i++) {
+		counts[i - 1] = atoi(argv[i]);
+		if (counts[i - 1] < 1 || counts[i - 1] > max)
+			die("N: 1 to %d", max);
+	}
+	return argc - 1;
+}
+
 static inline void result(const char *group, const char *key, double value)
 {
 	printf("RESULT %s %s %.6g\n", group, key, value);

@@ -231,15 +231,8 @@ int main(int argc, char **argv)
 	sd_bus *bus;
 	int i, r;
 
-	if (argc > MAX_COUNTS + 1)
-		die("at most %d values of N", MAX_COUNTS);
-	if (argc > 1)
-		nr_counts = argc - 1;
-	for (i = 1; i < argc; i++) {
-		counts[i - 1] = atoi(argv[i]);
-		if (counts[i - 1] < 1 || counts[i - 1] > MAX_SUBS)
-			die("N: 1 to %d", MAX_SUBS);
-	}
+	nr_counts = parse_counts(argc, argv, counts, MAX_COUNTS, nr_counts,
+				 MAX_SUBS);
 
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -272,15 +272,8 @@ int main(int argc, char **argv)
 {
 	int i, m;
 
-	if (argc > MAX_COUNTS + 1)
-		die("at most %d values of N", MAX_COUNTS);
-	if (argc > 1)
-		nr_counts = argc - 1;
-	for (i = 1; i < argc; i++) {
-		counts[i - 1] = atoi(argv[i]);
-		if (counts[i - 1] < 1 || counts[i - 1] > MAX_WATCHERS)
-			die("N: 1 to %d", MAX_WATCHERS);
-	}
+	nr_counts = parse_counts(argc, argv, counts, MAX_COUNTS, nr_counts,
+				 MAX_WATCHERS);
 
 	raise_nofile(MAX_WATCHERS);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
