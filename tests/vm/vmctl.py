@@ -37,6 +37,15 @@ the GUID differ. The GUID is not part of the migration stream: QEMU writes
 the clone's own GUID into guest memory after loading the state and raises
 the ACPI notification, which the guest handles once resumed.
 
+An arm64 guest (a release ending in -arm64) has no vmgenid device, since
+QEMU has none there; with a guid other than "none" it gets a device-tree
+one instead (tests/vm/arm64-dtb: a reserved page and a microsoft,vmgenid
+node whose interrupt is the power key's GPIO line), and the host plays the
+hypervisor: it writes the ID into guest memory through QEMU's gdbstub
+before the guest runs (at boot and before a clone's cont), and a clone's
+cont() then raises the interrupt (QMP system_powerdown). write_id() and
+notify() do each step on their own, for a guest that changes in place.
+
 Every wait has a guard; a guard that fires raises Timeout, which callers
 count as a failure.
 """
@@ -49,9 +58,11 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOOT = os.path.join(HERE, "boot")
+ARM64_DTB = os.path.join(HERE, "arm64-dtb")
 # The virtio-serial port of `sysgenid ready` (sysgenid(1)).
 READY_PORT = "org.sysgenid.ready"
 
@@ -118,6 +129,62 @@ class QMP:
         self.sock.close()
 
 
+class GDB:
+    """Just enough of the GDB remote protocol to write guest memory.
+
+    Connecting stops the VM (QEMU's gdbstub pauses it for the debugger);
+    closing leaves it stopped: QMP cont resumes it."""
+
+    def __init__(self, sock, timeout=60):
+        sock.settimeout(timeout)
+        self.sock = sock
+        self.buf = b""
+
+    def _byte(self):
+        if not self.buf:
+            self.buf = self.sock.recv(4096)
+            if not self.buf:
+                raise VMError("gdbstub connection closed")
+        b, self.buf = self.buf[:1], self.buf[1:]
+        return b
+
+    def _packet(self):
+        """The next packet's payload, acknowledged."""
+        while self._byte() != b"$":
+            pass
+        data = b""
+        while True:
+            b = self._byte()
+            if b == b"#":
+                break
+            data += b
+        self._byte()
+        self._byte()                    # the checksum: TCP checks enough
+        self.sock.sendall(b"+")
+        return data.decode()
+
+    def cmd(self, data):
+        """Send a command; its reply ("OK" expected), stop replies that
+        the stop on connection may send passed over."""
+        raw = data.encode()
+        pkt = b"$%s#%02x" % (raw, sum(raw) & 0xff)
+        self.sock.sendall(pkt)
+        while True:
+            reply = self._packet()
+            if reply[:1] in ("T", "S", "O") and reply != "OK":
+                continue
+            if reply != "OK":
+                raise VMError("gdbstub: %s: %r" % (data[:32], reply))
+            return reply
+
+    def write_phys(self, addr, data):
+        self.cmd("Qqemu.PhyMemMode:1")
+        self.cmd("M%x,%x:%s" % (addr, len(data), data.hex()))
+
+    def close(self):
+        self.sock.close()
+
+
 class Guest:
     """One QEMU guest running clone-agent."""
 
@@ -137,12 +204,35 @@ class Guest:
         self.qmp_path = p + ".qmp"
         self.res_path = p + ".res"
         self.ready_path = p + ".ready"
+        self.gdb_path = p + ".gdb"
         for f in (self.console, self.qmp_path, self.res_path,
-                  self.ready_path):
+                  self.ready_path, self.gdb_path):
             if os.path.exists(f):
                 os.unlink(f)
 
-        args = [BOOT, "-c", self.console,
+        # arm64: the device-tree vmgenid, whose ID the host writes.
+        self.id_page = None
+        self._guid = None
+        dt_args = []
+        if kver.endswith("-arm64") and guid != "none":
+            dtb = os.path.join(workdir, "vmgenid-%s-%d.dtb" % (mem, smp))
+            page = os.path.join(dtb + ".page")
+            if not os.path.exists(page):
+                out = subprocess.run([ARM64_DTB, dtb, mem, str(smp)],
+                                     stdout=subprocess.PIPE, check=True,
+                                     universal_newlines=True).stdout
+                with open(page, "w") as f:
+                    f.write(out)
+            with open(page) as f:
+                self.id_page = int(f.read(), 16)
+            self._guid = guid
+            dt_args = ["-d", dtb]
+            # Paused until the ID is written (for a clone: until cont()).
+            qemu_args = ("-gdb", "unix:%s,server=on,wait=off" %
+                         self.gdb_path) + tuple(qemu_args) + \
+                (() if incoming else ("-S",))
+
+        args = [BOOT, "-c", self.console] + dt_args + [
                 "-R", "socket,path=%s,server=on,wait=off" % self.res_path,
                 "-g", guid, "-m", mem, "-s", str(smp), "-t", str(limit)]
         if init:
@@ -191,6 +281,13 @@ class Guest:
             raise
         threading.Thread(target=self._reader, args=(self.res, self.lines),
                          daemon=True).start()
+        if self.id_page is not None and not incoming:
+            try:
+                self.write_id(guid)
+                self.qmp.cmd("cont")
+            except Exception:
+                self.kill()
+                raise
         if ready:
             threading.Thread(target=self._reader,
                              args=(self.ready, self.ready_lines, False),
@@ -343,13 +440,44 @@ class Guest:
             time.sleep(0.05)
 
     def cont(self):
-        """Resume the guest; the host time (time.monotonic) of the cont."""
+        """Resume the guest; the host time (time.monotonic) of the cont.
+        A device-tree vmgenid guest (arm64) gets its ID first and the
+        interrupt after, as a clone does from its hypervisor."""
+        if self.id_page is not None:
+            self.write_id(self._guid)
         t = time.monotonic()
         self.qmp.cmd("cont")
         self.t_cont = t
+        if self.id_page is not None:
+            self.notify()
         return t
 
+    def write_id(self, guid):
+        """arm64: write the generation ID guid ("auto": a new random one)
+        into the guest's ID page; the guest does not run meanwhile, and
+        runs on after if it ran before. Returns the ID written."""
+        if guid == "auto":
+            guid = str(uuid.uuid4())
+        running = self.qmp.cmd("query-status")["status"] == "running"
+        gdb = GDB(_connect_unix(self.gdb_path, self.proc, 30))
+        try:
+            # The byte order of QEMU's x86 device (fields little-endian).
+            gdb.write_phys(self.id_page, uuid.UUID(guid).bytes_le)
+        finally:
+            gdb.close()
+        if running:
+            self.qmp.cmd("cont")
+        self._guid = guid
+        return guid
+
+    def notify(self):
+        """arm64: raise the vmgenid interrupt (system_powerdown pulses the
+        GPIO line with ACPI off)."""
+        self.qmp.cmd("system_powerdown")
+
     def guid(self):
+        if self.id_page is not None:
+            return self._guid
         return self.qmp.cmd("query-vm-generation-id")["guid"]
 
     def quit(self, timeout=30):
