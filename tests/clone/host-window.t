@@ -140,7 +140,7 @@ class Run:
         if up < UPTIME_MIN:
             time.sleep(UPTIME_MIN - up)
         start_watchers(origin)
-        origin.check("setsid clone-draw watch </dev/null >/dev/ttyS1 2>&1 &")
+        origin.check("setsid clone-draw watch </dev/null >$SYSGENID_RESULTS 2>&1 &")
         gen0 = int(first(origin, lambda l: l.startswith("@d ready"))
                    .split("gen=")[1])
         origin.check("kill -USR2 $(pidof clone-draw)")
@@ -208,7 +208,7 @@ class Run:
         origin.wait_ready()
         vmfork_backend(tap, origin, p)
         start_watchers(origin)
-        origin.check("setsid clone-draw race </dev/null >/dev/ttyS1 2>&1 &")
+        origin.check("setsid clone-draw race </dev/null >$SYSGENID_RESULTS 2>&1 &")
         gen0 = int(first(origin, lambda l: l.startswith("@d racing"))
                    .split("gen=")[1])
         origin.save(img)
