@@ -5,7 +5,10 @@ TAP output, running host commands, and preparing the guest of one kernel:
 staging the modules and tests/clone/, packing the initramfs. The kernel is a
 series or a release that tests/vm/kver knows, or, for a kernel that is not
 installed (make check-debug), the release in SYSGENID_KVER with its tree in
-KDIR and its image in SYSGENID_KERNEL (read by tests/vm/boot).
+KDIR and its image in SYSGENID_KERNEL (read by tests/vm/boot). An arm64
+kernel (a label SERIES-arm64, or a SYSGENID_KVER ending in -arm64) has its
+guest cross-built under build/arm64/, from the tree tests/vm/arm64 fetches
+unless KDIR and SYSGENID_KERNEL name another (make check-debug-arm64).
 """
 
 import os
@@ -24,6 +27,7 @@ BUILD = os.environ.get("BUILD", os.path.join(TOP, "build"))
 GUARD = 60                      # seconds for any one awaited guest line
 BLACKLIST = "initcall_blacklist=vmgenid_plaform_driver_init"
 BAD_LOG = re.compile(r"BUG:|WARNING:|Oops|Call Trace|Kernel panic")
+CROSS = "aarch64-linux-gnu-"
 
 
 class Tap:
@@ -101,21 +105,62 @@ def sh(*args):
     return r.stdout.strip()
 
 
+def arm64(label, kver):
+    """Whether the guest is arm64."""
+    return label.endswith("-arm64") or kver.endswith("-arm64")
+
+
 def prepare(label, name):
     """Stage and pack the guest of kernel label: (release, initrd, workdir).
 
     workdir is build/NAME/RELEASE, emptied first; raises RuntimeError."""
-    kver = os.environ.get("SYSGENID_KVER") or \
-        sh(os.path.join(TOP, "tests", "vm", "kver"), label)
+    vm = os.path.join(TOP, "tests", "vm")
+    kver = os.environ.get("SYSGENID_KVER")
+    env = dict(os.environ)
+    make = ["make", "-s", "-C"]
+    module = []
+    if label.endswith("-arm64") and not kver:
+        # A series (6.12-arm64) or a release (6.12.118+deb12-arm64, as
+        # tests/vm/check gives it): tests/vm/arm64 fetches by series.
+        series = re.match(r"\d+\.\d+", label)
+        adir = sh(os.path.join(vm, "arm64"), series.group(0) if series
+                  else label)
+        with open(os.path.join(adir, "release")) as f:
+            kver = f.read().strip()
+        if not re.fullmatch(r"\d+\.\d+-arm64", label) and kver != label:
+            raise RuntimeError("%s: Debian's arm64 kernel of that series is "
+                               "%s now" % (label, kver))
+        env.update(KDIR=os.path.join(adir, "usr", "src",
+                                     "linux-headers-" + kver),
+                   SYSGENID_KERNEL=os.path.join(adir, "boot",
+                                                "vmlinuz-" + kver),
+                   BUSYBOX=os.path.join(adir, "bin", "busybox"),
+                   BUSYBOX_LIST="/bin/busybox")
+    elif not kver:
+        kver = sh(os.path.join(vm, "kver"), label)
+    if arm64(label, kver):
+        # Cross-built, in a guest tree of its own; the debug kernel's
+        # guest uses the host's busybox-static:arm64 of the 6.12 fetch.
+        if "BUSYBOX" not in env:
+            adir = sh(os.path.join(vm, "arm64"), "6.12")
+            env.update(BUSYBOX=os.path.join(adir, "bin", "busybox"),
+                       BUSYBOX_LIST="/bin/busybox")
+        env["BUILD"] = os.path.join(BUILD, "arm64")
+        module = ["KDIR=" + env["KDIR"], "ARCH=arm64",
+                  "CROSS_COMPILE=" + CROSS]
+        clone = ["CC=%sgcc" % CROSS, "AR=%sar" % CROSS]
+    else:
+        clone = ["KVER=" + kver]
+    os.environ.update(env)              # for tests/vm/boot too
     work = os.path.join(BUILD, name, kver)
     initrd = os.path.join(work, "initramfs.cpio.gz")
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     if os.environ.get("SYSGENID_STAGE", "1") != "0":
-        sh("make", "-s", "-C", os.path.join(TOP, "module"), "stage",
-           "KVER=" + kver)
-        sh("make", "-s", "-C", HERE, "stage", "KVER=" + kver)
-    sh(os.path.join(TOP, "tests", "vm", "mkinitramfs"), kver, initrd)
+        sh(*make, os.path.join(TOP, "module"), "stage", "KVER=" + kver,
+           *module)
+        sh(*make, HERE, "stage", *clone)
+    sh(os.path.join(vm, "mkinitramfs"), kver, initrd)
     return kver, initrd, work
 
 

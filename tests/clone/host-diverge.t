@@ -34,6 +34,10 @@ Paths:
           kept off as tests/clone/host-restore.t does) and sysgenid reseeds
           on its own
 
+On arm64 the vmfork path alone: the device tree's vmgenid, the host
+playing the hypervisor (tests/vm/vmctl.py): each clone's ID is written
+before its cont, the interrupt raised after it, for the same-ID clones too.
+
 A host test of tests/vm/check (docs/HACKING.md); SYSGENID_KVER, KDIR and
 SYSGENID_KERNEL name a kernel that is not installed (make check-debug).
 Consoles under build/diverge/KVER/.
@@ -88,7 +92,7 @@ def scenario(tap, kver, initrd, work, path):
         up = float(origin.check("cat /proc/uptime")[0].split()[0])
         if up < UPTIME_MIN:
             time.sleep(UPTIME_MIN - up)
-        origin.check("setsid clone-draw watch </dev/null >/dev/ttyS1 2>&1 &")
+        origin.check("setsid clone-draw watch </dev/null >$SYSGENID_RESULTS 2>&1 &")
         _, ready = origin.wait_line(lambda l: l.startswith("@d ready"),
                                     ct.GUARD)
         gen0 = int(ready.split("gen=")[1])
@@ -149,7 +153,8 @@ def scenario(tap, kver, initrd, work, path):
 
 
 def main():
-    return ct.main("diverge", ("vmfork", "acpi"),
+    arm64 = ct.arm64(sys.argv[-1], os.environ.get("SYSGENID_KVER", ""))
+    return ct.main("diverge", ("vmfork",) if arm64 else ("vmfork", "acpi"),
                    lambda tap, path, *guest: ct.attempts(
                        tap, path, ATTEMPTS,
                        lambda res: scenario(res, *guest, path)))
