@@ -9,8 +9,11 @@ KDIR and its image in SYSGENID_KERNEL (read by tests/vm/boot). An arm64
 kernel (a label SERIES-arm64, or a SYSGENID_KVER ending in -arm64) has its
 guest cross-built under build/arm64/, from the tree tests/vm/arm64 fetches
 unless KDIR and SYSGENID_KERNEL name another (make check-debug-arm64).
+SYSGENID_VMGENID_KO replaces the guest's /lib/sysgenid/vmgenid.ko (a stock
+one, to see the bug that upstream/vmgenid/ fixes).
 """
 
+import gzip
 import os
 import re
 import shutil
@@ -161,7 +164,31 @@ def prepare(label, name):
            *module)
         sh(*make, HERE, "stage", *clone)
     sh(os.path.join(vm, "mkinitramfs"), kver, initrd)
+    ko = os.environ.get("SYSGENID_VMGENID_KO")
+    if ko:
+        append_file(initrd, "lib/sysgenid/vmgenid.ko", ko)
     return kver, initrd, work
+
+
+def append_file(initrd, name, src):
+    """Put src at /name in the guest, over what the initramfs has there:
+    a second archive appended, which the kernel unpacks after the first
+    (name's directory must be in the first)."""
+    with open(src, "rb") as f:
+        data = f.read()
+    path = name.encode() + b"\0"
+
+    def entry(path, mode, data):
+        # newc: magic, then ino mode uid gid nlink mtime filesize
+        # devmajor devminor rdevmajor rdevminor namesize check, in hex
+        fields = (1, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(path), 0)
+        head = b"070701" + b"".join(b"%08x" % v for v in fields) + path
+        return (head + b"\0" * (-len(head) % 4) + data +
+                b"\0" * (-len(data) % 4))
+
+    cpio = entry(path, 0o100644, data) + entry(b"TRAILER!!!\0", 0, b"")
+    with open(initrd, "ab") as f:
+        f.write(gzip.compress(cpio, mtime=0))
 
 
 def main(name, scenarios, run):
