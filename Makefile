@@ -7,6 +7,8 @@
 #   make check      boot each kernel of $(KERNELS) in QEMU and run every test
 #   make check-arm64  the same for Debian's arm64 kernels, cross-built
 #   make check-debug  the same under a KASAN/UBSAN/lockdep/kmemleak kernel
+#   make check-debug-arm64  the arm64 suites and the device-tree vmgenid
+#                     path under that kernel built for arm64
 #   make demo       clone a VM and watch sysgenid tell each clone
 #   make bindings   build the Python, Rust and Go bindings, run their unit
 #                   tests (make check does, when it stages)
@@ -30,7 +32,7 @@ export BUILD
 STAGE_DIRS := tests/module tests/lib tests/clone tests/stress bindings
 
 .PHONY: all module lib cli examples install stage check check-arm64 \
-	check-debug demo \
+	check-debug check-debug-arm64 demo \
 	bench style sparse clean bindings patches
 
 all: module lib cli examples
@@ -65,6 +67,11 @@ check-arm64:
 # built once from linux-source-6.12 and cached: tests/debug-kernel/.
 check-debug:
 	tests/debug-kernel/check
+
+# The same kernel for arm64, cross-built: the arm64 suites, then the
+# device-tree vmgenid path with the patched and the stock vmgenid.ko.
+check-debug-arm64:
+	tests/debug-kernel/check arm64
 
 # Installs what is missing, builds, boots $(KVER): bench/Makefile.
 bench:
