@@ -171,11 +171,11 @@ class GDB:
         self.sock.sendall(pkt)
         while True:
             reply = self._packet()
-            if reply[:1] in ("T", "S", "O") and reply != "OK":
-                continue
-            if reply != "OK":
+            if reply == "OK":
+                return reply
+            # A stop reply (T, S) or console output (O...), not ours.
+            if reply[:1] not in ("T", "S", "O"):
                 raise VMError("gdbstub: %s: %r" % (data[:32], reply))
-            return reply
 
     def write_phys(self, addr, data):
         self.cmd("Qqemu.PhyMemMode:1")
