@@ -80,8 +80,12 @@ def wait_until(g, cond, what):
 
 
 def wait_irqs(g, n):
+    """Wait for the nth interrupt, then for the line to fall again: QEMU's
+    power key holds it high for 100 ms of guest time, and a pulse within
+    that makes no edge (the next interrupt would be lost)."""
     wait_until(g, '[ "$(%s)" -ge %d ]' % (IRQS, n),
                "%d vmgenid interrupts" % n)
+    g.check("sleep 0.2")
 
 
 def wait_gen_above(g, gen):
