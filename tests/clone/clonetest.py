@@ -100,11 +100,15 @@ def attempts(tap, name, n, fn):
             tap.result(ok, what, diag)
 
 
-def sh(*args):
-    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+def sh(*args, stderr=subprocess.STDOUT):
+    """Run a command: its output; RuntimeError with it if it failed. With
+    stderr=subprocess.PIPE, standard output alone (a command that prints a
+    path there and its progress on standard error)."""
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=stderr,
                        universal_newlines=True)
     if r.returncode:
-        raise RuntimeError("%s: %s" % (" ".join(args), r.stdout.strip()))
+        raise RuntimeError("%s: %s" % (" ".join(args), (r.stdout + (
+            r.stderr or "")).strip()))
     return r.stdout.strip()
 
 
@@ -127,7 +131,7 @@ def prepare(label, name):
         # tests/vm/check gives it): tests/vm/arm64 fetches by series.
         series = re.match(r"\d+\.\d+", label)
         adir = sh(os.path.join(vm, "arm64"), series.group(0) if series
-                  else label)
+                  else label, stderr=subprocess.PIPE)
         with open(os.path.join(adir, "release")) as f:
             kver = f.read().strip()
         if not re.fullmatch(r"\d+\.\d+-arm64", label) and kver != label:
@@ -145,7 +149,8 @@ def prepare(label, name):
         # Cross-built, in a guest tree of its own; the debug kernel's
         # guest uses the host's busybox-static:arm64 of the 6.12 fetch.
         if "BUSYBOX" not in env:
-            adir = sh(os.path.join(vm, "arm64"), "6.12")
+            adir = sh(os.path.join(vm, "arm64"), "6.12",
+                      stderr=subprocess.PIPE)
             env.update(BUSYBOX=os.path.join(adir, "bin", "busybox"),
                        BUSYBOX_LIST="/bin/busybox")
         env["BUILD"] = os.path.join(BUILD, "arm64")
