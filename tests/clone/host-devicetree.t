@@ -43,6 +43,7 @@ SYSGENID_KVER, KDIR and SYSGENID_KERNEL name a kernel that is not installed
 (make check-debug-arm64). Consoles under build/devicetree/KVER/.
 """
 
+import contextlib
 import os
 import sys
 import uuid
@@ -117,12 +118,22 @@ def guest(kver, initrd, work, name, **kw):
                           mem="256M", smp=1, **kw)
 
 
-def in_place(tap, kver, initrd, work):
-    p = "in-place/"
-    g = guest(kver, initrd, work, "in-place")
+@contextlib.contextmanager
+def vmfork_guest(tap, kver, initrd, work, name):
+    """A guest up with the vmfork backend (a result for it), killed after;
+    None if the backend did not come up."""
+    g = guest(kver, initrd, work, name)
     try:
         g.wait_ready()
-        if not backend(tap, g, p):
+        yield g if backend(tap, g, name + "/") else None
+    finally:
+        g.kill()
+
+
+def in_place(tap, kver, initrd, work):
+    p = "in-place/"
+    with vmfork_guest(tap, kver, initrd, work, "in-place") as g:
+        if not g:
             return
         gen, irq, r0 = ct.sysfs_gen(g), irqs(g), reseeds(g)
         for k in (1, 2, 3):
@@ -138,8 +149,6 @@ def in_place(tap, kver, initrd, work):
         tap.result(r == 4, p + "the kernel reseeded once per new ID (%s)" %
                    RESEED, ["%d times for 4 new IDs" % r])
         ct.log_clean(tap, g, p + "kernel log clean")
-    finally:
-        g.kill()
 
 
 def clone(tap, kver, initrd, work):
@@ -180,10 +189,8 @@ def clone(tap, kver, initrd, work):
 
 def control(tap, kver, initrd, work):
     p = "control/"
-    g = guest(kver, initrd, work, "control")
-    try:
-        g.wait_ready()
-        if not backend(tap, g, p):
+    with vmfork_guest(tap, kver, initrd, work, "control") as g:
+        if not g:
             return
         status, out = g.run("rmmod sysgenid && insmod "
                             "/lib/sysgenid/sysgenid.ko vmfork=0 && "
@@ -203,16 +210,12 @@ def control(tap, kver, initrd, work):
                    "without the notifier the generation stayed %d" % gen,
                    ["generation %d" % got])
         ct.log_clean(tap, g, p + "kernel log clean")
-    finally:
-        g.kill()
 
 
 def stock(tap, kver, initrd, work):
     p = "stock/"
-    g = guest(kver, initrd, work, "stock")
-    try:
-        g.wait_ready()
-        if not backend(tap, g, p):
+    with vmfork_guest(tap, kver, initrd, work, "stock") as g:
+        if not g:
             return
         new_id(tap, g, p, ct.sysfs_gen(g), irqs(g), "new ID")
         with open(g.console, errors="replace") as f:
@@ -233,8 +236,6 @@ def stock(tap, kver, initrd, work):
             p, "an invalid wait context (the chain's rwsem taken in hard "
             "IRQ)" if lockdep else "nothing"))
         tap.result(g.proc.poll() is None, p + "the guest runs on")
-    finally:
-        g.kill()
 
 
 SCENARIOS = {"in-place": in_place, "clone": clone, "control": control}

@@ -216,7 +216,7 @@ class Guest:
         dt_args = []
         if kver.endswith("-arm64") and guid != "none":
             dtb = os.path.join(workdir, "vmgenid-%s-%d.dtb" % (mem, smp))
-            page = os.path.join(dtb + ".page")
+            page = dtb + ".page"
             if not os.path.exists(page):
                 out = subprocess.run([ARM64_DTB, dtb, mem, str(smp)],
                                      stdout=subprocess.PIPE, check=True,
