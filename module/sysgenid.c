@@ -10,10 +10,18 @@
  * Files opened with write access are tracked watchers: orchestrators can
  * count the outdated ones and wait for them.
  *
- * Events are numbered by sysgenid_seq. A file remembers the number it
+ * Events are numbered by each scope's seq. A file remembers the number it
  * acknowledged, so an event marks every file outdated without visiting
  * any of them, and the outdated-watcher count is simply reset to the number
  * of watchers.
+ *
+ * A file belongs to the scope of the pid namespace its opener was in: a
+ * container. Scopes form a tree, as pid namespaces do, and each has its
+ * own generation, page, sequence and watcher counts. An event in a scope
+ * is one for every scope below it; a VM restore is one at the root, whose
+ * generation counts events as if there were no scopes. The other scopes
+ * take their values from one clock that starts at a random value and
+ * moves on every event, so that a container's value never comes back.
  *
  * Every event reseeds the kernel's RNG before anyone can learn of it, so
  * that clones told of an event never draw the same random numbers. Where
@@ -36,14 +44,18 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
+#include <linux/proc_ns.h>
 #include <linux/random.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timex.h>
+#include <linux/user_namespace.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -52,49 +64,90 @@
 #include "sysgenid.h"
 
 /**
+ * struct sysgenid_scope - the generation of one pid namespace and below
+ * @page: the page that user space maps; its first word is the generation
+ * @seq: number of events so far in this scope; compared with the files'
+ *	acked_seq. 64 bits on every architecture: a file would have to sleep
+ *	through exactly 2^64 events to miss them, where 2^32 forced updates,
+ *	a matter of hours, would do with an unsigned long on a 32-bit kernel.
+ *	atomic64_t, so that lockless readers never see it torn there.
+ * @watchers: the tracked files of this scope
+ * @outdated: of those, the outdated ones
+ * @tree_watchers: @watchers summed over the subtree, this scope included
+ * @tree_outdated: @outdated summed over the subtree
+ * @event_wait: readers and pollers wait here for events
+ * @watchers_wait: SYSGENID_WAIT_WATCHERS callers wait here for
+ *	@tree_outdated to drop to 0
+ * @parent: the scope of the parent pid namespace, NULL for the root
+ * @children: the scopes of child pid namespaces
+ * @sibling: in the parent's @children
+ * @ns: the pid namespace, referenced (a namespace's address may be reused
+ *	once it is freed)
+ * @ref: files, mappings and child scopes
+ *
+ * The counts, @seq's writers and the tree's lists are under sysgenid_lock.
+ */
+struct sysgenid_scope {
+	struct sysgenid_page *page;
+	atomic64_t seq;
+	unsigned int watchers;
+	unsigned int outdated;
+	unsigned int tree_watchers;
+	unsigned int tree_outdated;
+	wait_queue_head_t event_wait;
+	wait_queue_head_t watchers_wait;
+	struct sysgenid_scope *parent;
+	struct list_head children;
+	struct list_head sibling;
+	struct pid_namespace *ns;
+	refcount_t ref;
+};
+
+/**
  * struct sysgenid_file - the state of one open file
- * @acked_seq: number of the last event this file acknowledged; written
- *	under sysgenid_lock, read without it
+ * @scope: the scope of the opener's pid namespace, referenced
+ * @acked_seq: number of the last event of @scope this file acknowledged;
+ *	written under sysgenid_lock, read without it
  * @acked_gen: the generation it acknowledged, for fdinfo
  * @tracked: whether the file counts as a watcher
  */
 struct sysgenid_file {
+	struct sysgenid_scope *scope;
 	atomic64_t acked_seq;
 	u32 acked_gen;
 	bool tracked;
 };
 
 /*
- * Serialises events, confirmations and the watcher counts. Events may come
- * in any context, hard IRQ included (the vmgenid driver of a device-tree
- * platform reports from its interrupt handler), so every holder disables
- * interrupts.
+ * Serialises events, confirmations, the watcher counts and the scope
+ * tree's lists. Events may come in any context, hard IRQ included (the
+ * vmgenid driver of a device-tree platform reports from its interrupt
+ * handler), so every holder disables interrupts.
  */
 static DEFINE_SPINLOCK(sysgenid_lock);
 
-/*
- * The generation lives in the first word of the page that user space maps,
- * so that the mapping is the one copy of it and can never lag behind. The
- * page also holds the VM generation ID that the generation stands for.
- */
-static struct sysgenid_page *sysgenid_page;
+/* Serialises the creation and the freeing of scopes, which sleep. */
+static DEFINE_MUTEX(sysgenid_scope_lock);
 
 /*
- * Number of events so far. It only serves to compare with a file's
- * acked_seq. 64 bits on every architecture: a file would have to sleep
- * through exactly 2^64 events to miss them, where 2^32 forced updates, a
- * matter of hours, would do with an unsigned long on a 32-bit kernel.
- * atomic64_t, so that lockless readers never see it torn there.
+ * The initial pid namespace's scope, whose generation counts the events
+ * from 0 at load. It lives as long as the module: its page is the one
+ * sysfs shows, and which the backends' events move first.
  */
-static atomic64_t sysgenid_seq = ATOMIC64_INIT(0);
+static struct sysgenid_scope sysgenid_root = {
+	.seq		= ATOMIC64_INIT(0),
+	.event_wait	= __WAIT_QUEUE_HEAD_INITIALIZER(sysgenid_root.event_wait),
+	.watchers_wait	= __WAIT_QUEUE_HEAD_INITIALIZER(sysgenid_root.watchers_wait),
+	.children	= LIST_HEAD_INIT(sysgenid_root.children),
+	.ns		= &init_pid_ns,
+	.ref		= REFCOUNT_INIT(1),
+};
 
-static unsigned int sysgenid_watchers;
-static unsigned int sysgenid_outdated_watchers;
-
-/* Readers and pollers wait here for events. */
-static DECLARE_WAIT_QUEUE_HEAD(sysgenid_event_wait);
-/* SYSGENID_WAIT_WATCHERS callers wait here for the outdated count to drop. */
-static DECLARE_WAIT_QUEUE_HEAD(sysgenid_watchers_wait);
+/*
+ * The generation of the other scopes: a clock that starts at a random
+ * value and moves on every event and every new scope, under sysgenid_lock.
+ */
+static u32 sysgenid_clock;
 
 static bool vmfork = true;
 module_param(vmfork, bool, 0444);
@@ -134,49 +187,57 @@ static long sysgenid_reseed_err;
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
 	/* Pairs with the release in sysgenid_advance(). */
-	return atomic64_read_acquire(&sysgenid_seq) !=
+	return atomic64_read_acquire(&priv->scope->seq) !=
 	       atomic64_read(&priv->acked_seq);
 }
 
 /* The helpers below are called with sysgenid_lock held. */
 
-static void sysgenid_drop_outdated(void)
+/*
+ * Adds @watchers and @outdated to @scope's own counts and to the subtree
+ * counts of it and of every scope above it; wakes the orchestrators whose
+ * subtree has no outdated watcher left.
+ */
+static void sysgenid_count(struct sysgenid_scope *scope, int watchers,
+			   int outdated)
 {
-	WRITE_ONCE(sysgenid_outdated_watchers, sysgenid_outdated_watchers - 1);
-	if (!sysgenid_outdated_watchers)
-		wake_up_interruptible(&sysgenid_watchers_wait);
+	struct sysgenid_scope *s;
+
+	WRITE_ONCE(scope->watchers, scope->watchers + watchers);
+	WRITE_ONCE(scope->outdated, scope->outdated + outdated);
+	for (s = scope; s; s = s->parent) {
+		WRITE_ONCE(s->tree_watchers, s->tree_watchers + watchers);
+		WRITE_ONCE(s->tree_outdated, s->tree_outdated + outdated);
+		if (outdated < 0 && !s->tree_outdated)
+			wake_up_interruptible(&s->watchers_wait);
+	}
 }
 
 static void sysgenid_track(struct sysgenid_file *priv)
 {
 	WRITE_ONCE(priv->tracked, true);
-	WRITE_ONCE(sysgenid_watchers, sysgenid_watchers + 1);
-	if (sysgenid_is_outdated(priv))
-		WRITE_ONCE(sysgenid_outdated_watchers,
-			   sysgenid_outdated_watchers + 1);
+	sysgenid_count(priv->scope, 1, sysgenid_is_outdated(priv));
 }
 
 static void sysgenid_untrack(struct sysgenid_file *priv)
 {
 	WRITE_ONCE(priv->tracked, false);
-	WRITE_ONCE(sysgenid_watchers, sysgenid_watchers - 1);
-	if (sysgenid_is_outdated(priv))
-		sysgenid_drop_outdated();
+	sysgenid_count(priv->scope, -1, -(int)sysgenid_is_outdated(priv));
 }
 
-/* The VM generation ID in the page, as two words that change whole. */
+/* The VM generation ID in the root page, as two words that change whole. */
 static bool sysgenid_vmgenid_acted_on(const u8 *id)
 {
-	const u64 *page = (const u64 *)sysgenid_page->vmgenid;
+	const u64 *page = (const u64 *)sysgenid_root.page->vmgenid;
 	u64 w[2];
 
 	memcpy(w, id, sizeof(w));
 	return READ_ONCE(page[0]) == w[0] && READ_ONCE(page[1]) == w[1];
 }
 
-static void sysgenid_set_vmgenid(const u8 *id)
+static void sysgenid_set_vmgenid(struct sysgenid_page *pg, const u8 *id)
 {
-	u64 *page = (u64 *)sysgenid_page->vmgenid;
+	u64 *page = (u64 *)pg->vmgenid;
 	u64 w[2];
 
 	memcpy(w, id, sizeof(w));
@@ -184,55 +245,85 @@ static void sysgenid_set_vmgenid(const u8 *id)
 	WRITE_ONCE(page[1], w[1]);
 }
 
-/*
- * One event: the generation moves to @min if @use_min and @min is ahead of
- * it (serial-number arithmetic), else forward by one. @vmgenid, if not
- * NULL, is the VM generation ID the event stands for.
- */
-static void sysgenid_advance(bool use_min, u32 min, const u8 *vmgenid)
+/* The scope after @s in a preorder walk of @top's subtree, or NULL. */
+static struct sysgenid_scope *sysgenid_next(struct sysgenid_scope *s,
+					    struct sysgenid_scope *top)
 {
+	if (!list_empty(&s->children))
+		return list_first_entry(&s->children, struct sysgenid_scope,
+					sibling);
+	for (; s != top; s = s->parent)
+		if (!list_is_last(&s->sibling, &s->parent->children))
+			return list_next_entry(s, sibling);
+	return NULL;
+}
+
+/*
+ * One event in @top and every scope below it: the root's generation moves
+ * to @min if @use_min and @min is ahead of it (serial-number arithmetic),
+ * else forward by one; every other scope's to the clock's next value.
+ * @vmgenid, if not NULL, is the VM generation ID the event stands for.
+ * The walk visits scopes, never files.
+ */
+static void sysgenid_advance(struct sysgenid_scope *top, bool use_min,
+			     u32 min, const u8 *vmgenid)
+{
+	struct sysgenid_scope *s;
 	unsigned long flags;
+	int rise;
 	u32 gen;
 
 	spin_lock_irqsave(&sysgenid_lock, flags);
-	gen = sysgenid_page->generation;
-	if (use_min && (s32)(min - gen) > 0)
-		gen = min;
-	else
-		gen++;
-	WRITE_ONCE(sysgenid_page->generation, gen);
-	if (vmgenid) {
-		/* After the generation: see struct sysgenid_page. */
-		smp_wmb();
-		sysgenid_set_vmgenid(vmgenid);
+	/* Every file of the subtree is outdated now: what the tree gains. */
+	rise = top->tree_watchers - top->tree_outdated;
+	sysgenid_clock++;
+	for (s = top; s; s = sysgenid_next(s, top)) {
+		gen = sysgenid_clock;
+		if (s == &sysgenid_root) {
+			gen = s->page->generation;
+			if (use_min && (s32)(min - gen) > 0)
+				gen = min;
+			else
+				gen++;
+		}
+		WRITE_ONCE(s->page->generation, gen);
+		if (vmgenid) {
+			/* After the generation: see struct sysgenid_page. */
+			smp_wmb();
+			sysgenid_set_vmgenid(s->page, vmgenid);
+		}
+		/*
+		 * Publish the event after the value: whoever sees the new
+		 * sequence number reads at least this generation, and the
+		 * page shows it before any read() or poll() can report it.
+		 */
+		atomic64_set_release(&s->seq, atomic64_read(&s->seq) + 1);
+		WRITE_ONCE(s->outdated, s->watchers);
+		WRITE_ONCE(s->tree_outdated, s->tree_watchers);
+		wake_up_interruptible_poll(&s->event_wait,
+					   EPOLLIN | EPOLLRDNORM);
+		/* Watchers waiting for the others are outdated now. */
+		wake_up_interruptible(&s->watchers_wait);
 	}
-	/*
-	 * Publish the event after the value: whoever sees the new sequence
-	 * number reads at least this generation, and the page shows it
-	 * before any read() or poll() can report it.
-	 */
-	atomic64_set_release(&sysgenid_seq, atomic64_read(&sysgenid_seq) + 1);
-	WRITE_ONCE(sysgenid_outdated_watchers, sysgenid_watchers);
+	for (s = top->parent; s; s = s->parent)
+		WRITE_ONCE(s->tree_outdated, s->tree_outdated + rise);
 	spin_unlock_irqrestore(&sysgenid_lock, flags);
-
-	wake_up_interruptible_poll(&sysgenid_event_wait, EPOLLIN | EPOLLRDNORM);
-	/* Watchers waiting for the others are outdated now: tell them. */
-	wake_up_interruptible(&sysgenid_watchers_wait);
 }
 
 /**
  * sysgenid_bump_generation() - report a system generation event
  *
  * Moves the generation forward by one, marks every open file outdated and
- * wakes the processes waiting for it. The cost does not depend on the
- * number of open files.
+ * wakes the processes waiting for it: an event at the root scope, and so
+ * in every container's. The cost grows with the number of scopes, not
+ * with the number of open files.
  *
  * Context: Any context, hard IRQ included. Takes a spinlock with
  * interrupts disabled; does not sleep.
  */
 void sysgenid_bump_generation(void)
 {
-	sysgenid_advance(false, 0, NULL);
+	sysgenid_advance(&sysgenid_root, false, 0, NULL);
 }
 EXPORT_SYMBOL_GPL(sysgenid_bump_generation);
 
@@ -306,7 +397,7 @@ static void sysgenid_vmgenid_sync(bool reseed)
 	if (!sysgenid_vmgenid_acted_on(id)) {
 		if (reseed)
 			sysgenid_reseed(id, sizeof(id));
-		sysgenid_advance(false, 0, id);
+		sysgenid_advance(&sysgenid_root, false, 0, id);
 	}
 	mutex_unlock(&sysgenid_event_lock);
 }
@@ -331,7 +422,8 @@ int sysgenid_vmgenid_changed(void)
 }
 EXPORT_SYMBOL_GPL(sysgenid_vmgenid_changed);
 
-static long sysgenid_sync_gen(u32 __user *out)
+static long sysgenid_sync_gen(const struct sysgenid_file *priv,
+			      u32 __user *out)
 {
 	u8 id[SYSGENID_VMGENID_SIZE];
 
@@ -342,7 +434,7 @@ static long sysgenid_sync_gen(u32 __user *out)
 		sysgenid_vmgenid_sync(true);
 	/* The ID in the page is written after the generation. */
 	smp_rmb();
-	return put_user(READ_ONCE(sysgenid_page->generation), out);
+	return put_user(READ_ONCE(priv->scope->page->generation), out);
 }
 
 static long sysgenid_force_update(unsigned long min)
@@ -364,20 +456,61 @@ static long sysgenid_force_update(unsigned long min)
 	 * counter differs between clones.
 	 */
 	mutex_lock(&sysgenid_event_lock);
-	seed.gen = READ_ONCE(sysgenid_page->generation);
+	seed.gen = READ_ONCE(sysgenid_root.page->generation);
 	seed.cycles = random_get_entropy();
 	sysgenid_reseed(&seed, sizeof(seed));
-	sysgenid_advance(true, min, NULL);
+	sysgenid_advance(&sysgenid_root, true, min, NULL);
 	mutex_unlock(&sysgenid_event_lock);
 	return 0;
 }
 
-/* 0: go on waiting; 1: no watcher is outdated; -EINTR: the caller is. */
+/*
+ * Whether @ns is @anc or below it. pid namespaces never move, and the
+ * caller holds a reference on @ns.
+ */
+static bool sysgenid_pidns_within(struct pid_namespace *ns,
+				  struct pid_namespace *anc)
+{
+	while (ns->level > anc->level)
+		ns = ns->parent;
+	return ns == anc;
+}
+
+/*
+ * An event for the caller's file's scope and the scopes below it, made by
+ * a container manager for its own containers: allowed with
+ * CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over the user namespace that
+ * owns the scope's pid namespace, which must be the caller's or below it.
+ * At the root it is SYSGENID_FORCE_GEN_UPDATE. The kernel's RNG is the
+ * host's: a container's event does not reseed it.
+ */
+static long sysgenid_bump_scope(const struct sysgenid_file *priv,
+				unsigned long arg)
+{
+	struct sysgenid_scope *scope = priv->scope;
+
+	if (arg)
+		return -EINVAL;
+	if (scope == &sysgenid_root)
+		return sysgenid_force_update(0);
+	if (!sysgenid_pidns_within(scope->ns, task_active_pid_ns(current)) ||
+	    !checkpoint_restore_ns_capable(scope->ns->user_ns))
+		return -EPERM;
+	mutex_lock(&sysgenid_event_lock);
+	sysgenid_advance(scope, false, 0, NULL);
+	mutex_unlock(&sysgenid_event_lock);
+	return 0;
+}
+
+/*
+ * 0: go on waiting; 1: no watcher of the caller's scope subtree is
+ * outdated; -EINTR: the caller is.
+ */
 static int sysgenid_watchers_state(const struct sysgenid_file *priv)
 {
 	if (READ_ONCE(priv->tracked) && sysgenid_is_outdated(priv))
 		return -EINTR;
-	return !READ_ONCE(sysgenid_outdated_watchers);
+	return !READ_ONCE(priv->scope->tree_outdated);
 }
 
 static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
@@ -398,7 +531,7 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 	 * thread sharing it, and report 0 while other watchers are still
 	 * outdated.
 	 */
-	ret = wait_event_interruptible_timeout(sysgenid_watchers_wait,
+	ret = wait_event_interruptible_timeout(priv->scope->watchers_wait,
 					       (state = sysgenid_watchers_state(priv)),
 					       timeout);
 	/*
@@ -438,19 +571,23 @@ static long sysgenid_set_tracking(struct file *file, unsigned long track)
 static long sysgenid_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
+	struct sysgenid_file *priv = file->private_data;
+
 	switch (cmd) {
 	case SYSGENID_GET_OUTDATED_WATCHERS:
-		return READ_ONCE(sysgenid_outdated_watchers);
+		return READ_ONCE(priv->scope->tree_outdated);
 	case SYSGENID_WAIT_WATCHERS:
 	case SYSGENID_WAIT_WATCHERS_V6:
-		return sysgenid_wait_watchers(file->private_data, arg);
+		return sysgenid_wait_watchers(priv, arg);
 	case SYSGENID_FORCE_GEN_UPDATE:
 	case SYSGENID_TRIGGER_GEN_UPDATE:
 		return sysgenid_force_update(arg);
 	case SYSGENID_SET_WATCHER_TRACKING:
 		return sysgenid_set_tracking(file, arg);
 	case SYSGENID_SYNC_GEN:
-		return sysgenid_sync_gen((u32 __user *)arg);
+		return sysgenid_sync_gen(priv, (u32 __user *)arg);
+	case SYSGENID_BUMP_SCOPE:
+		return sysgenid_bump_scope(priv, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -469,17 +606,132 @@ static long sysgenid_compat_ioctl(struct file *file, unsigned int cmd,
 #define sysgenid_compat_ioctl NULL
 #endif
 
+/* Drops a reference; the last one frees the scope, then its parent's. */
+static void sysgenid_scope_put(struct sysgenid_scope *scope)
+{
+	struct sysgenid_scope *parent;
+
+	while (refcount_dec_and_mutex_lock(&scope->ref, &sysgenid_scope_lock)) {
+		parent = scope->parent;
+		spin_lock_irq(&sysgenid_lock);
+		list_del(&scope->sibling);
+		spin_unlock_irq(&sysgenid_lock);
+		mutex_unlock(&sysgenid_scope_lock);
+
+		free_page((unsigned long)scope->page);
+		put_pid_ns(scope->ns);
+		kfree(scope);
+		scope = parent;
+	}
+}
+
+/* The child scope of @parent for @ns, or NULL. */
+static struct sysgenid_scope *sysgenid_child(struct sysgenid_scope *parent,
+					     struct pid_namespace *ns)
+{
+	struct sysgenid_scope *s;
+
+	list_for_each_entry(s, &parent->children, sibling)
+		if (s->ns == ns)
+			return s;
+	return NULL;
+}
+
+/* A new scope for @ns below @parent, which it references. */
+static struct sysgenid_scope *sysgenid_scope_new(struct sysgenid_scope *parent,
+						 struct pid_namespace *ns)
+{
+	struct sysgenid_scope *scope;
+
+	lockdep_assert_held(&sysgenid_scope_lock);
+
+	/* Charged to the opener: anyone may make pid namespaces. */
+	scope = kzalloc(sizeof(*scope), GFP_KERNEL_ACCOUNT);
+	if (!scope)
+		return NULL;
+	scope->page = (struct sysgenid_page *)
+		get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!scope->page) {
+		kfree(scope);
+		return NULL;
+	}
+	atomic64_set(&scope->seq, 0);
+	init_waitqueue_head(&scope->event_wait);
+	init_waitqueue_head(&scope->watchers_wait);
+	INIT_LIST_HEAD(&scope->children);
+	scope->ns = get_pid_ns(ns);
+	refcount_set(&scope->ref, 1);
+	refcount_inc(&parent->ref);
+	scope->parent = parent;
+	scope->page->vmgenid_offset = sysgenid_root.page->vmgenid_offset;
+
+	spin_lock_irq(&sysgenid_lock);
+	/* A value no scope has had since load, and the ID of the root's. */
+	scope->page->generation = ++sysgenid_clock;
+	memcpy(scope->page->vmgenid, sysgenid_root.page->vmgenid,
+	       sizeof(scope->page->vmgenid));
+	list_add_tail(&scope->sibling, &parent->children);
+	spin_unlock_irq(&sysgenid_lock);
+	return scope;
+}
+
+/*
+ * The scope of @ns, referenced, made with the missing ones above it if it
+ * has none yet; an ERR_PTR on failure.
+ */
+static struct sysgenid_scope *sysgenid_scope_get(struct pid_namespace *ns)
+{
+	struct pid_namespace *chain[MAX_PID_NS_LEVEL + 1];
+	struct sysgenid_scope *scope = &sysgenid_root, *child;
+	struct pid_namespace *p;
+	int level;
+
+	if (WARN_ON_ONCE(ns->level > MAX_PID_NS_LEVEL))
+		return ERR_PTR(-EINVAL);
+	for (p = ns; p->level; p = p->parent)
+		chain[p->level] = p;
+
+	mutex_lock(&sysgenid_scope_lock);
+	refcount_inc(&scope->ref);
+	for (level = 1; level <= ns->level; level++) {
+		child = sysgenid_child(scope, chain[level]);
+		if (child) {
+			refcount_inc(&child->ref);
+		} else {
+			child = sysgenid_scope_new(scope, chain[level]);
+			if (!child) {
+				mutex_unlock(&sysgenid_scope_lock);
+				sysgenid_scope_put(scope);
+				return ERR_PTR(-ENOMEM);
+			}
+		}
+		/* The child holds its parent now; the walk moves down. */
+		refcount_dec(&scope->ref);
+		scope = child;
+	}
+	mutex_unlock(&sysgenid_scope_lock);
+	return scope;
+}
+
 static int sysgenid_open(struct inode *inode, struct file *file)
 {
+	struct sysgenid_scope *scope;
 	struct sysgenid_file *priv;
 
 	/* Charged to the opener's memory cgroup: anyone may open the node. */
 	priv = kzalloc(sizeof(*priv), GFP_KERNEL_ACCOUNT);
 	if (!priv)
 		return -ENOMEM;
+	scope = sysgenid_scope_get(task_active_pid_ns(current));
+	if (IS_ERR(scope)) {
+		kfree(priv);
+		return PTR_ERR(scope);
+	}
+	priv->scope = scope;
+
 	spin_lock_irq(&sysgenid_lock);
-	atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
-	priv->acked_gen = sysgenid_page->generation;
+	atomic64_set(&priv->acked_seq, atomic64_read(&scope->seq));
+	priv->acked_gen = scope->page->generation;
 	/* Only a file that can confirm is a watcher from the start. */
 	if (file->f_mode & FMODE_WRITE)
 		sysgenid_track(priv);
@@ -498,6 +750,7 @@ static int sysgenid_release(struct inode *inode, struct file *file)
 		sysgenid_untrack(priv);
 	spin_unlock_irq(&sysgenid_lock);
 
+	sysgenid_scope_put(priv->scope);
 	kfree(priv);
 	return 0;
 }
@@ -515,14 +768,14 @@ static ssize_t sysgenid_read(struct file *file, char __user *buf,
 	if (!sysgenid_is_outdated(priv)) {
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		ret = wait_event_interruptible(sysgenid_event_wait,
+		ret = wait_event_interruptible(priv->scope->event_wait,
 					       sysgenid_is_outdated(priv));
 		if (ret)
 			return ret;
 	}
 
 	/* Ordered after the sequence load: at least the reported event. */
-	gen = READ_ONCE(sysgenid_page->generation);
+	gen = READ_ONCE(priv->scope->page->generation);
 	if (copy_to_user(buf, &gen, sizeof(gen)))
 		return -EFAULT;
 	return sizeof(gen);
@@ -541,13 +794,14 @@ static ssize_t sysgenid_write(struct file *file, const char __user *buf,
 		return -EFAULT;
 
 	spin_lock_irq(&sysgenid_lock);
-	if (gen != sysgenid_page->generation) {
+	if (gen != priv->scope->page->generation) {
 		/* Stale or not yet reached: the caller must read again. */
 		ret = -EINVAL;
 	} else if (sysgenid_is_outdated(priv)) {
 		if (priv->tracked)
-			sysgenid_drop_outdated();
-		atomic64_set(&priv->acked_seq, atomic64_read(&sysgenid_seq));
+			sysgenid_count(priv->scope, 0, -1);
+		atomic64_set(&priv->acked_seq,
+			     atomic64_read(&priv->scope->seq));
 		priv->acked_gen = gen;
 	}
 	spin_unlock_irq(&sysgenid_lock);
@@ -558,13 +812,33 @@ static __poll_t sysgenid_poll(struct file *file, poll_table *wait)
 {
 	struct sysgenid_file *priv = file->private_data;
 
-	poll_wait(file, &sysgenid_event_wait, wait);
+	poll_wait(file, &priv->scope->event_wait, wait);
 	return sysgenid_is_outdated(priv) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
+/* A mapping of a scope's page keeps the scope, and so the page. */
+static void sysgenid_vm_open(struct vm_area_struct *vma)
+{
+	struct sysgenid_scope *scope = vma->vm_private_data;
+
+	refcount_inc(&scope->ref);
+}
+
+static void sysgenid_vm_close(struct vm_area_struct *vma)
+{
+	sysgenid_scope_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct sysgenid_vm_ops = {
+	.open	= sysgenid_vm_open,
+	.close	= sysgenid_vm_close,
+};
+
 static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct sysgenid_file *priv = file->private_data;
 	phys_addr_t phys;
+	int ret;
 
 	/* VM_MAYSHARE: a read-only file's shared mapping lacks VM_SHARED. */
 	if (vma->vm_pgoff > SYSGENID_VMGENID_PGOFF || vma_pages(vma) != 1 ||
@@ -575,7 +849,7 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 
 	if (!vma->vm_pgoff)
-		phys = virt_to_phys(sysgenid_page);
+		phys = virt_to_phys(priv->scope->page);
 	else if (sysgenid_vmgenid_page)
 		phys = sysgenid_vmgenid_page;
 	else
@@ -584,8 +858,14 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 	/* Nor made so by a later mprotect(). */
 	vm_flags_clear(vma, VM_MAYWRITE | VM_MAYEXEC);
 	/* Also VM_DONTEXPAND and VM_DONTDUMP; the mapping is kept on fork(). */
-	return remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), PAGE_SIZE,
-			       vma->vm_page_prot);
+	ret = remap_pfn_range(vma, vma->vm_start, PHYS_PFN(phys), PAGE_SIZE,
+			      vma->vm_page_prot);
+	if (ret)
+		return ret;
+	vma->vm_private_data = priv->scope;
+	vma->vm_ops = &sysgenid_vm_ops;
+	sysgenid_vm_open(vma);
+	return 0;
 }
 
 static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
@@ -603,6 +883,9 @@ static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "sysgenid-acked: %u\n", acked);
 	seq_printf(m, "sysgenid-tracked: %d\n", tracked);
 	seq_printf(m, "sysgenid-outdated: %d\n", outdated);
+	/* The pid namespace, as /proc/PID/ns/pid names it: pid:[INUM]. */
+	seq_printf(m, "sysgenid-scope: %u\n", priv->scope->ns->ns.inum);
+	seq_printf(m, "sysgenid-scope-level: %u\n", priv->scope->ns->level);
 }
 
 static const struct file_operations sysgenid_fops = {
@@ -621,21 +904,22 @@ static const struct file_operations sysgenid_fops = {
 static ssize_t generation_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_page->generation));
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(sysgenid_root.page->generation));
 }
 static DEVICE_ATTR_RO(generation);
 
 static ssize_t watchers_show(struct device *dev,
 			     struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_watchers));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_root.tree_watchers));
 }
 static DEVICE_ATTR_RO(watchers);
 
 static ssize_t outdated_watchers_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_outdated_watchers));
+	return sysfs_emit(buf, "%u\n", READ_ONCE(sysgenid_root.tree_outdated));
 }
 static DEVICE_ATTR_RO(outdated_watchers);
 
@@ -788,7 +1072,8 @@ static int sysgenid_vmgenid_init(void)
 	if (base && sysgenid_vmgenid_page_ok(adev, addr, base)) {
 		if (vmgenid_map) {
 			sysgenid_vmgenid_page = page;
-			sysgenid_page->vmgenid_offset = offset_in_page(addr);
+			sysgenid_root.page->vmgenid_offset =
+				offset_in_page(addr);
 		}
 	} else {
 		if (base)
@@ -804,7 +1089,7 @@ static int sysgenid_vmgenid_init(void)
 	sysgenid_vmgenid = base + (addr - page);
 
 	/* The ID at load time is the reference, not an event. */
-	sysgenid_set_vmgenid(sysgenid_vmgenid);
+	sysgenid_set_vmgenid(sysgenid_root.page, sysgenid_vmgenid);
 	add_device_randomness(sysgenid_vmgenid, SYSGENID_VMGENID_SIZE);
 	pr_info("VM generation ID of %s at %pa%s\n", dev_name(&adev->dev),
 		&addr, sysgenid_vmgenid_page ? ", mappable" : "");
@@ -837,16 +1122,17 @@ static void sysgenid_cleanup(void)
 	sysgenid_vmgenid_exit();
 	if (sysgenid_random)
 		filp_close(sysgenid_random, NULL);
-	free_page((unsigned long)sysgenid_page);
+	free_page((unsigned long)sysgenid_root.page);
 }
 
 static int __init sysgenid_init(void)
 {
 	int ret;
 
-	sysgenid_page = (struct sysgenid_page *)get_zeroed_page(GFP_KERNEL);
-	if (!sysgenid_page)
+	sysgenid_root.page = (struct sysgenid_page *)get_zeroed_page(GFP_KERNEL);
+	if (!sysgenid_root.page)
 		return -ENOMEM;
+	sysgenid_clock = get_random_u32();
 
 	/* Built in, this fails: see sysgenid_reseed_work_fn(). */
 	sysgenid_random_init();

@@ -154,4 +154,25 @@ struct sysgenid_page {
  */
 #define SYSGENID_SYNC_GEN		_IOR(SYSGENID_IOCTL_V6, 4, __u32)
 
+/**
+ * define SYSGENID_BUMP_SCOPE - an event for this file's scope and below
+ *
+ * Argument: 0.
+ *
+ * A file belongs to the scope of the pid namespace its opener was in (a
+ * container); scopes nest as pid namespaces do. This makes one event in
+ * the file's scope and in every scope below it, and in no other: a
+ * container manager tells a restored container, and only it, that it is
+ * a copy. The scope's generation moves to a value no scope has had since
+ * the module was loaded; the kernel's random number generator, which is
+ * the host's, is not reseeded. From the initial pid namespace's scope it
+ * is SYSGENID_FORCE_GEN_UPDATE with argument 0.
+ *
+ * Return: 0. Fails with EPERM unless the caller has CAP_CHECKPOINT_RESTORE
+ * or CAP_SYS_ADMIN over the user namespace that owns the scope's pid
+ * namespace and that namespace is the caller's or below it, and with
+ * EINVAL for an argument other than 0.
+ */
+#define SYSGENID_BUMP_SCOPE		_IO(SYSGENID_IOCTL_V6, 5)
+
 #endif /* _UAPI_LINUX_SYSGENID_H */

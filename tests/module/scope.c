@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * 15-module-scope: a generation per pid namespace (a container's scope).
+ *
+ * A file belongs to the scope of its opener's pid namespace. The code that
+ * runs in a namespace runs in a grandchild made by in_pidns() (unshare,
+ * then fork: the first process of the new namespace) and reports by its
+ * exit status: 0, or the line of the first check that failed. Each test
+ * reads the root scope's values rather than assume them: the counter is
+ * system-wide.
+ */
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "sgtest.h"
+
+#define CHECK(c) do { if (!(c)) return __LINE__; } while (0)
+
+static int in_pidns(int (*fn)(void *), void *arg, bool userns)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		alarm(SG_GUARD_S);
+		if (userns && unshare(CLONE_NEWUSER))
+			_exit(200);
+		if (unshare(CLONE_NEWPID))
+			_exit(201);
+		pid = fork();
+		if (pid < 0)
+			_exit(202);
+		if (!pid)
+			_exit(fn(arg));
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			_exit(203);
+		_exit(WEXITSTATUS(status));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static const __u32 *map_gen(int fd)
+{
+	const __u32 *p = mmap(NULL, sg_page(), PROT_READ, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* The value of an fdinfo field of fd, or -1. */
+static long fdinfo(int fd, const char *key)
+{
+	char path[64], line[128];
+	size_t n = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			v = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static __u32 sysfs_gen(void)
+{
+	FILE *f = fopen("/sys/class/misc/sysgenid/generation", "r");
+	unsigned int g = 0;
+
+	if (!f || fscanf(f, "%u", &g) != 1)
+		sg_die("sysfs generation");
+	fclose(f);
+	return g;
+}
+
+/* A scope's own event: its mapping moves before the ioctl returns. */
+static int bump_own(void *arg)
+{
+	int fd = sg_open(O_RDWR);
+	const __u32 *p = map_gen(fd);
+	__u32 before, got;
+
+	(void)arg;
+	CHECK(p);
+	CHECK(fdinfo(fd, "sysgenid-scope-level") == 1);
+	before = sg_load(p);
+	CHECK(!readable(fd));
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	CHECK(sg_load(p) != before);
+	CHECK(readable(fd));
+	CHECK(read(fd, &got, sizeof(got)) == sizeof(got));
+	CHECK(got == sg_load(p));
+	CHECK(write(fd, &got, sizeof(got)) == sizeof(got));
+	CHECK(!readable(fd));
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 1) == -1 && errno == EINVAL);
+	return 0;
+}
+
+TEST(scope_event_stays_in_its_scope)
+{
+	int fd = sg_open(O_RDWR);
+	const __u32 *p = map_gen(fd);
+	__u32 root = sysfs_gen();
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, fdinfo(fd, "sysgenid-scope-level"));
+	ASSERT_EQ(0, in_pidns(bump_own, NULL, false));
+	EXPECT_EQ(root, sysfs_gen());
+	EXPECT_EQ(root, sg_load(p));
+	EXPECT_FALSE(readable(fd));
+	close(fd);
+}
+
+/* A file of a namespace, made and kept while the test goes on. */
+struct holder {
+	int ready[2];		/* the holder writes its generation */
+	int go[2];		/* the test writes one byte per step */
+};
+
+static int hold(void *arg)
+{
+	struct holder *h = arg;
+	int fd = sg_open(O_RDWR);
+	const __u32 *p = map_gen(fd);
+	__u32 before;
+	char c;
+
+	CHECK(p);
+	before = sg_load(p);
+	CHECK(write(h->ready[1], &before, sizeof(before)) == sizeof(before));
+	CHECK(read(h->go[0], &c, 1) == 1);
+	/* The test made a root event meanwhile. */
+	CHECK(sg_load(p) != before);
+	CHECK(readable(fd));
+	return 0;
+}
+
+TEST(root_event_reaches_every_scope)
+{
+	struct holder h;
+	int fd = sg_open(O_RDWR), status;
+	__u32 g;
+	pid_t pid;
+
+	if (ioctl(fd, SYSGENID_FORCE_GEN_UPDATE, 0) && errno == EPERM)
+		SKIP(return, "needs CAP_CHECKPOINT_RESTORE");
+	ASSERT_EQ(0, pipe(h.ready));
+	ASSERT_EQ(0, pipe(h.go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(in_pidns(hold, &h, false));
+	ASSERT_EQ(sizeof(g), read(h.ready[0], &g, sizeof(g)));
+	ASSERT_EQ(0, ioctl(fd, SYSGENID_FORCE_GEN_UPDATE, 0));
+	ASSERT_EQ(1, write(h.go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+/* Nested: the child scope sees its parent's event, not the reverse. */
+static int nested_inner(void *arg)
+{
+	struct holder *h = arg;
+	int fd = sg_open(O_RDWR);
+	const __u32 *p = map_gen(fd);
+	__u32 before;
+	char c;
+
+	CHECK(p);
+	CHECK(fdinfo(fd, "sysgenid-scope-level") == 2);
+	before = sg_load(p);
+	CHECK(write(h->ready[1], &before, sizeof(before)) == sizeof(before));
+	CHECK(read(h->go[0], &c, 1) == 1);
+	CHECK(sg_load(p) != before && readable(fd));
+	/* Its own event: the parent's file must not see it. */
+	CHECK(read(fd, &before, sizeof(before)) == sizeof(before));
+	CHECK(write(fd, &before, sizeof(before)) == sizeof(before));
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	return 0;
+}
+
+static int nested_outer(void *arg)
+{
+	struct holder h;
+	int fd = sg_open(O_RDWR), status;
+	const __u32 *p = map_gen(fd);
+	__u32 g, mine;
+	pid_t pid;
+
+	(void)arg;
+	CHECK(p && !pipe(h.ready) && !pipe(h.go));
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(in_pidns(nested_inner, &h, false));
+	CHECK(read(h.ready[0], &g, sizeof(g)) == sizeof(g));
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	CHECK(read(fd, &mine, sizeof(mine)) == sizeof(mine));
+	CHECK(write(fd, &mine, sizeof(mine)) == sizeof(mine));
+	CHECK(write(h.go[1], "x", 1) == 1);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	CHECK(WEXITSTATUS(status) == 0);
+	/* The inner scope's event came and went without this one. */
+	CHECK(sg_load(p) == mine && !readable(fd));
+	return 0;
+}
+
+TEST(nested_scopes_see_their_ancestors_events)
+{
+	ASSERT_EQ(0, in_pidns(nested_outer, NULL, false));
+}
+
+/* The outdated count of a scope covers its subtree, and only that. */
+static int count_inner(void *arg)
+{
+	int root_fd = *(int *)arg;
+	long root0 = ioctl(root_fd, SYSGENID_GET_OUTDATED_WATCHERS);
+	int fd = sg_open(O_RDWR);
+	__u32 g;
+
+	CHECK(ioctl(fd, SYSGENID_GET_OUTDATED_WATCHERS) == 0);
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	CHECK(ioctl(fd, SYSGENID_GET_OUTDATED_WATCHERS) == 1);
+	CHECK(ioctl(root_fd, SYSGENID_GET_OUTDATED_WATCHERS) == root0 + 1);
+	/* The root scope's orchestrator would wait for it. */
+	CHECK(ioctl(root_fd, SYSGENID_WAIT_WATCHERS, 1) == -1 &&
+	      errno == ETIME);
+	CHECK(read(fd, &g, sizeof(g)) == sizeof(g));
+	CHECK(write(fd, &g, sizeof(g)) == sizeof(g));
+	CHECK(ioctl(fd, SYSGENID_GET_OUTDATED_WATCHERS) == 0);
+	CHECK(ioctl(root_fd, SYSGENID_GET_OUTDATED_WATCHERS) == root0);
+	return 0;
+}
+
+TEST(outdated_count_covers_the_subtree)
+{
+	/* Not tracked: the count is the others'. */
+	int fd = sg_open(O_RDONLY);
+
+	ASSERT_EQ(0, in_pidns(count_inner, &fd, false));
+	close(fd);
+}
+
+/*
+ * Root of its own user namespace: its own scope yes; the root scope and a
+ * sibling's (a file passed in) no.
+ */
+static int userns_bump(void *arg)
+{
+	const int *fds = arg;	/* a root-scope file, a sibling's */
+	int fd = sg_open(O_RDWR);
+
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	CHECK(ioctl(fds[0], SYSGENID_BUMP_SCOPE, 0) == -1 && errno == EPERM);
+	CHECK(ioctl(fds[0], SYSGENID_FORCE_GEN_UPDATE, 0) == -1 &&
+	      errno == EPERM);
+	CHECK(ioctl(fds[1], SYSGENID_BUMP_SCOPE, 0) == -1 && errno == EPERM);
+	return 0;
+}
+
+/* The sibling: opens a file in its namespace and sends it. */
+static int send_file(void *arg)
+{
+	int sock = *(int *)arg, fd = sg_open(O_RDWR);
+	char buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	CHECK(sendmsg(sock, &msg, 0) == 1);
+	return 0;
+}
+
+static int recv_file(int sock)
+{
+	char buf[CMSG_SPACE(sizeof(int))], c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = buf, .msg_controllen = sizeof(buf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+TEST(user_namespace_root_bumps_its_own_scope_only)
+{
+	int sv[2], fds[2];
+	__u32 root = sysfs_gen();
+
+	fds[0] = sg_open(O_RDWR);
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(0, in_pidns(send_file, &sv[1], false));
+	fds[1] = recv_file(sv[0]);
+	ASSERT_LE(0, fds[1]);
+	ASSERT_EQ(1, fdinfo(fds[1], "sysgenid-scope-level"));
+	ASSERT_EQ(0, in_pidns(userns_bump, fds, true));
+	EXPECT_EQ(root, sysfs_gen());
+	EXPECT_FALSE(readable(fds[0]));
+	EXPECT_FALSE(readable(fds[1]));
+}
+
+/* A new scope's value is one no scope had: a restored one never repeats. */
+static int report_gen(void *arg)
+{
+	int out = *(int *)arg, fd = sg_open(O_RDONLY);
+	const __u32 *p = map_gen(fd);
+	__u32 g;
+
+	CHECK(p);
+	g = sg_load(p);
+	CHECK(write(out, &g, sizeof(g)) == sizeof(g));
+	return 0;
+}
+
+TEST(new_scopes_never_repeat_a_value)
+{
+	__u32 seen[16];
+	int pfd[2], i, j;
+
+	ASSERT_EQ(0, pipe(pfd));
+	for (i = 0; i < 16; i++) {
+		ASSERT_EQ(0, in_pidns(report_gen, &pfd[1], false));
+		ASSERT_EQ(sizeof(seen[i]), read(pfd[0], &seen[i],
+						sizeof(seen[i])));
+		for (j = 0; j < i; j++)
+			EXPECT_NE(seen[j], seen[i]);
+	}
+}
+
+TEST_HARNESS_MAIN
