@@ -35,9 +35,11 @@
 #include <linux/acpi.h>
 #include <linux/capability.h>
 #include <linux/compat.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/kdev_t.h>
+#include <linux/magic.h>
 #include <linux/major.h>
 #include <linux/miscdevice.h>
 #include <linux/atomic.h>
@@ -105,17 +107,24 @@ struct sysgenid_scope {
 
 /**
  * struct sysgenid_file - the state of one open file
- * @scope: the scope of the opener's pid namespace, referenced
+ * @scope: the scope of the opener's pid namespace, or the one
+ *	SYSGENID_SET_SCOPE bound it to, referenced
+ * @unbound: the scope it had before SYSGENID_SET_SCOPE, referenced until
+ *	release: a lockless reader may still look at it
  * @acked_seq: number of the last event of @scope this file acknowledged;
  *	written under sysgenid_lock, read without it
  * @acked_gen: the generation it acknowledged, for fdinfo
  * @tracked: whether the file counts as a watcher
+ * @used: whether it was read, written, polled, mapped or waited on, after
+ *	which its scope is fixed; set under sysgenid_lock
  */
 struct sysgenid_file {
 	struct sysgenid_scope *scope;
+	struct sysgenid_scope *unbound;
 	atomic64_t acked_seq;
 	u32 acked_gen;
 	bool tracked;
+	bool used;
 };
 
 /*
@@ -184,10 +193,25 @@ static DEFINE_MUTEX(sysgenid_event_lock);
 static struct file *sysgenid_random;
 static long sysgenid_reseed_err;
 
+/*
+ * The file's scope, fixed from now on: SYSGENID_SET_SCOPE applies to a
+ * file before any use, so that no wait queue or mapping of another scope
+ * is ever left behind.
+ */
+static struct sysgenid_scope *sysgenid_use(struct sysgenid_file *priv)
+{
+	if (!READ_ONCE(priv->used)) {
+		spin_lock_irq(&sysgenid_lock);
+		priv->used = true;
+		spin_unlock_irq(&sysgenid_lock);
+	}
+	return READ_ONCE(priv->scope);
+}
+
 static bool sysgenid_is_outdated(const struct sysgenid_file *priv)
 {
 	/* Pairs with the release in sysgenid_advance(). */
-	return atomic64_read_acquire(&priv->scope->seq) !=
+	return atomic64_read_acquire(&READ_ONCE(priv->scope)->seq) !=
 	       atomic64_read(&priv->acked_seq);
 }
 
@@ -422,9 +446,9 @@ int sysgenid_vmgenid_changed(void)
 }
 EXPORT_SYMBOL_GPL(sysgenid_vmgenid_changed);
 
-static long sysgenid_sync_gen(const struct sysgenid_file *priv,
-			      u32 __user *out)
+static long sysgenid_sync_gen(struct sysgenid_file *priv, u32 __user *out)
 {
+	struct sysgenid_scope *scope = sysgenid_use(priv);
 	u8 id[SYSGENID_VMGENID_SIZE];
 
 	if (!sysgenid_vmgenid)
@@ -434,7 +458,7 @@ static long sysgenid_sync_gen(const struct sysgenid_file *priv,
 		sysgenid_vmgenid_sync(true);
 	/* The ID in the page is written after the generation. */
 	smp_rmb();
-	return put_user(READ_ONCE(priv->scope->page->generation), out);
+	return put_user(READ_ONCE(scope->page->generation), out);
 }
 
 static long sysgenid_force_update(unsigned long min)
@@ -484,10 +508,10 @@ static bool sysgenid_pidns_within(struct pid_namespace *ns,
  * At the root it is SYSGENID_FORCE_GEN_UPDATE. The kernel's RNG is the
  * host's: a container's event does not reseed it.
  */
-static long sysgenid_bump_scope(const struct sysgenid_file *priv,
+static long sysgenid_bump_scope(struct sysgenid_file *priv,
 				unsigned long arg)
 {
-	struct sysgenid_scope *scope = priv->scope;
+	struct sysgenid_scope *scope = sysgenid_use(priv);
 
 	if (arg)
 		return -EINVAL;
@@ -502,20 +526,86 @@ static long sysgenid_bump_scope(const struct sysgenid_file *priv,
 	return 0;
 }
 
+static struct sysgenid_scope *sysgenid_scope_get(struct pid_namespace *ns);
+static void sysgenid_scope_put(struct sysgenid_scope *scope);
+
+/*
+ * Binds a file that was never used to the scope of the pid namespace that
+ * @nsfd names (/proc/PID/ns/pid), so that a container manager in the
+ * host's namespace can watch or bump a container's scope: the caller needs
+ * the same rights over it as SYSGENID_BUMP_SCOPE. Once.
+ */
+static long sysgenid_set_scope(struct sysgenid_file *priv, unsigned long nsfd)
+{
+	struct sysgenid_scope *scope, *old;
+	struct ns_common *nsc;
+	struct pid_namespace *ns;
+	struct file *f;
+	bool tracked;
+	long ret = 0;
+
+	f = nsfd <= INT_MAX ? fget(nsfd) : NULL;
+	if (!f)
+		return -EBADF;
+	nsc = get_proc_ns(file_inode(f));
+	if (file_inode(f)->i_sb->s_magic != NSFS_MAGIC ||
+	    nsc->ops->type != CLONE_NEWPID) {
+		ret = -EINVAL;
+		goto out;
+	}
+	ns = container_of(nsc, struct pid_namespace, ns);
+	if (!sysgenid_pidns_within(ns, task_active_pid_ns(current)) ||
+	    !checkpoint_restore_ns_capable(ns->user_ns)) {
+		ret = -EPERM;
+		goto out;
+	}
+	/* The open file keeps the namespace. */
+	scope = sysgenid_scope_get(ns);
+	if (IS_ERR(scope)) {
+		ret = PTR_ERR(scope);
+		goto out;
+	}
+
+	spin_lock_irq(&sysgenid_lock);
+	old = priv->scope;
+	if (priv->used || priv->unbound) {
+		ret = -EBUSY;
+	} else {
+		/* A watcher moves with it, up to date in its new scope. */
+		tracked = priv->tracked;
+		if (tracked)
+			sysgenid_untrack(priv);
+		atomic64_set(&priv->acked_seq, atomic64_read(&scope->seq));
+		priv->acked_gen = scope->page->generation;
+		WRITE_ONCE(priv->scope, scope);
+		priv->unbound = old;
+		if (tracked)
+			sysgenid_track(priv);
+	}
+	spin_unlock_irq(&sysgenid_lock);
+	if (ret)
+		sysgenid_scope_put(scope);
+out:
+	fput(f);
+	return ret;
+}
+
 /*
  * 0: go on waiting; 1: no watcher of the caller's scope subtree is
  * outdated; -EINTR: the caller is.
  */
-static int sysgenid_watchers_state(const struct sysgenid_file *priv)
+static int sysgenid_watchers_state(const struct sysgenid_file *priv,
+				   const struct sysgenid_scope *scope)
 {
 	if (READ_ONCE(priv->tracked) && sysgenid_is_outdated(priv))
 		return -EINTR;
-	return !READ_ONCE(priv->scope->tree_outdated);
+	return !READ_ONCE(scope->tree_outdated);
 }
 
-static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
+static long sysgenid_wait_watchers(struct sysgenid_file *priv,
 				   unsigned long timeout_ms)
 {
+	struct sysgenid_scope *scope = sysgenid_use(priv);
 	long timeout = MAX_SCHEDULE_TIMEOUT;
 	int state = 0;
 	long ret;
@@ -531,8 +621,8 @@ static long sysgenid_wait_watchers(const struct sysgenid_file *priv,
 	 * thread sharing it, and report 0 while other watchers are still
 	 * outdated.
 	 */
-	ret = wait_event_interruptible_timeout(priv->scope->watchers_wait,
-					       (state = sysgenid_watchers_state(priv)),
+	ret = wait_event_interruptible_timeout(scope->watchers_wait,
+					       (state = sysgenid_watchers_state(priv, scope)),
 					       timeout);
 	/*
 	 * A signal whose handler ran: -EINTR, whatever SA_RESTART says. A
@@ -575,7 +665,7 @@ static long sysgenid_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case SYSGENID_GET_OUTDATED_WATCHERS:
-		return READ_ONCE(priv->scope->tree_outdated);
+		return READ_ONCE(sysgenid_use(priv)->tree_outdated);
 	case SYSGENID_WAIT_WATCHERS:
 	case SYSGENID_WAIT_WATCHERS_V6:
 		return sysgenid_wait_watchers(priv, arg);
@@ -588,6 +678,8 @@ static long sysgenid_ioctl(struct file *file, unsigned int cmd,
 		return sysgenid_sync_gen(priv, (u32 __user *)arg);
 	case SYSGENID_BUMP_SCOPE:
 		return sysgenid_bump_scope(priv, arg);
+	case SYSGENID_SET_SCOPE:
+		return sysgenid_set_scope(priv, arg);
 	default:
 		return -ENOTTY;
 	}
@@ -751,6 +843,8 @@ static int sysgenid_release(struct inode *inode, struct file *file)
 	spin_unlock_irq(&sysgenid_lock);
 
 	sysgenid_scope_put(priv->scope);
+	if (priv->unbound)
+		sysgenid_scope_put(priv->unbound);
 	kfree(priv);
 	return 0;
 }
@@ -759,6 +853,7 @@ static ssize_t sysgenid_read(struct file *file, char __user *buf,
 			     size_t count, loff_t *ppos)
 {
 	struct sysgenid_file *priv = file->private_data;
+	struct sysgenid_scope *scope = sysgenid_use(priv);
 	u32 gen;
 	int ret;
 
@@ -768,14 +863,14 @@ static ssize_t sysgenid_read(struct file *file, char __user *buf,
 	if (!sysgenid_is_outdated(priv)) {
 		if (file->f_flags & O_NONBLOCK)
 			return -EAGAIN;
-		ret = wait_event_interruptible(priv->scope->event_wait,
+		ret = wait_event_interruptible(scope->event_wait,
 					       sysgenid_is_outdated(priv));
 		if (ret)
 			return ret;
 	}
 
 	/* Ordered after the sequence load: at least the reported event. */
-	gen = READ_ONCE(priv->scope->page->generation);
+	gen = READ_ONCE(scope->page->generation);
 	if (copy_to_user(buf, &gen, sizeof(gen)))
 		return -EFAULT;
 	return sizeof(gen);
@@ -794,6 +889,7 @@ static ssize_t sysgenid_write(struct file *file, const char __user *buf,
 		return -EFAULT;
 
 	spin_lock_irq(&sysgenid_lock);
+	priv->used = true;
 	if (gen != priv->scope->page->generation) {
 		/* Stale or not yet reached: the caller must read again. */
 		ret = -EINVAL;
@@ -812,7 +908,7 @@ static __poll_t sysgenid_poll(struct file *file, poll_table *wait)
 {
 	struct sysgenid_file *priv = file->private_data;
 
-	poll_wait(file, &priv->scope->event_wait, wait);
+	poll_wait(file, &sysgenid_use(priv)->event_wait, wait);
 	return sysgenid_is_outdated(priv) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
@@ -837,6 +933,7 @@ static const struct vm_operations_struct sysgenid_vm_ops = {
 static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct sysgenid_file *priv = file->private_data;
+	struct sysgenid_scope *scope = sysgenid_use(priv);
 	phys_addr_t phys;
 	int ret;
 
@@ -849,7 +946,7 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EPERM;
 
 	if (!vma->vm_pgoff)
-		phys = virt_to_phys(priv->scope->page);
+		phys = virt_to_phys(scope->page);
 	else if (sysgenid_vmgenid_page)
 		phys = sysgenid_vmgenid_page;
 	else
@@ -862,7 +959,7 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 			      vma->vm_page_prot);
 	if (ret)
 		return ret;
-	vma->vm_private_data = priv->scope;
+	vma->vm_private_data = scope;
 	vma->vm_ops = &sysgenid_vm_ops;
 	sysgenid_vm_open(vma);
 	return 0;
@@ -871,10 +968,12 @@ static int sysgenid_mmap(struct file *file, struct vm_area_struct *vma)
 static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct sysgenid_file *priv = file->private_data;
+	struct sysgenid_scope *scope;
 	bool tracked, outdated;
 	u32 acked;
 
 	spin_lock_irq(&sysgenid_lock);
+	scope = priv->scope;
 	acked = priv->acked_gen;
 	tracked = priv->tracked;
 	outdated = sysgenid_is_outdated(priv);
@@ -884,8 +983,8 @@ static void sysgenid_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "sysgenid-tracked: %d\n", tracked);
 	seq_printf(m, "sysgenid-outdated: %d\n", outdated);
 	/* The pid namespace, as /proc/PID/ns/pid names it: pid:[INUM]. */
-	seq_printf(m, "sysgenid-scope: %u\n", priv->scope->ns->ns.inum);
-	seq_printf(m, "sysgenid-scope-level: %u\n", priv->scope->ns->level);
+	seq_printf(m, "sysgenid-scope: %u\n", scope->ns->ns.inum);
+	seq_printf(m, "sysgenid-scope-level: %u\n", scope->ns->level);
 }
 
 static const struct file_operations sysgenid_fops = {

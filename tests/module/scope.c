@@ -275,10 +275,8 @@ static int userns_bump(void *arg)
 	return 0;
 }
 
-/* The sibling: opens a file in its namespace and sends it. */
-static int send_file(void *arg)
+static int send_fd(int sock, int fd)
 {
-	int sock = *(int *)arg, fd = sg_open(O_RDWR);
 	char buf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
 	struct msghdr msg = {
@@ -293,6 +291,12 @@ static int send_file(void *arg)
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
 	CHECK(sendmsg(sock, &msg, 0) == 1);
 	return 0;
+}
+
+/* The sibling: opens a file in its namespace and sends it. */
+static int send_file(void *arg)
+{
+	return send_fd(*(int *)arg, sg_open(O_RDWR));
 }
 
 static int recv_file(int sock)
@@ -330,6 +334,119 @@ TEST(user_namespace_root_bumps_its_own_scope_only)
 	EXPECT_EQ(root, sysfs_gen());
 	EXPECT_FALSE(readable(fds[0]));
 	EXPECT_FALSE(readable(fds[1]));
+}
+
+/*
+ * A container: sends its pid namespace (/proc/self/ns/pid) over the
+ * socket, then waits for the test's byte and finds the event the test
+ * made through a file bound to its scope.
+ */
+static int send_ns_and_wait(void *arg)
+{
+	int sock = *(int *)arg, fd = sg_open(O_RDWR), ns;
+	char c;
+
+	ns = open("/proc/self/ns/pid", O_RDONLY);
+	CHECK(ns >= 0);
+	CHECK(!readable(fd));
+	CHECK(send_fd(sock, ns) == 0);
+	CHECK(read(sock, &c, 1) == 1);
+	/* "e": the test made an event in this scope; "-": it did not. */
+	CHECK(readable(fd) == (c == 'e'));
+	return 0;
+}
+
+struct container {
+	pid_t pid;
+	int sock;
+	int ns;
+};
+
+static void start_container(struct __test_metadata *_metadata,
+			    struct container *c)
+{
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	c->pid = fork();
+	ASSERT_LE(0, c->pid);
+	if (!c->pid) {
+		close(sv[0]);
+		_exit(in_pidns(send_ns_and_wait, &sv[1], false));
+	}
+	close(sv[1]);
+	c->sock = sv[0];
+	c->ns = recv_file(c->sock);
+	ASSERT_LE(0, c->ns);
+}
+
+TEST(set_scope_binds_a_file_to_a_container)
+{
+	int root = sg_open(O_RDWR), f = sg_open(O_RDWR), status;
+	int net = open("/proc/self/ns/net", O_RDONLY);
+	struct container c;
+	__u32 g, before = sysfs_gen();
+
+	start_container(_metadata, &c);
+	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, 999));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, root));
+	EXPECT_EQ(EINVAL, errno);
+	if (net >= 0) {
+		EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, net));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	/* A file used already stays where it is. */
+	EXPECT_FALSE(readable(root));
+	EXPECT_EQ(-1, ioctl(root, SYSGENID_SET_SCOPE, c.ns));
+	EXPECT_EQ(EBUSY, errno);
+
+	ASSERT_EQ(0, ioctl(f, SYSGENID_SET_SCOPE, c.ns));
+	EXPECT_EQ(1, fdinfo(f, "sysgenid-scope-level"));
+	EXPECT_EQ(1, fdinfo(f, "sysgenid-tracked"));
+	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, c.ns));
+	EXPECT_EQ(EBUSY, errno);
+	/* The container's event: its process and this file see it. */
+	ASSERT_EQ(0, ioctl(f, SYSGENID_BUMP_SCOPE, 0));
+	EXPECT_TRUE(readable(f));
+	/* This file and the container's own. */
+	EXPECT_EQ(2, ioctl(f, SYSGENID_GET_OUTDATED_WATCHERS));
+	ASSERT_EQ(1, write(c.sock, "e", 1));
+	ASSERT_EQ(c.pid, waitpid(c.pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_FALSE(readable(root));
+	EXPECT_EQ(before, sysfs_gen());
+	EXPECT_EQ(1, ioctl(f, SYSGENID_GET_OUTDATED_WATCHERS));
+	ASSERT_EQ(sizeof(g), read(f, &g, sizeof(g)));
+	ASSERT_EQ(sizeof(g), write(f, &g, sizeof(g)));
+	EXPECT_EQ(0, ioctl(f, SYSGENID_GET_OUTDATED_WATCHERS));
+}
+
+/* From a user namespace of its own, a sibling container is not its own. */
+static int userns_set_scope(void *arg)
+{
+	int ns = *(int *)arg, f = sg_open(O_RDWR), self;
+
+	CHECK(ioctl(f, SYSGENID_SET_SCOPE, ns) == -1 && errno == EPERM);
+	self = open("/proc/self/ns/pid", O_RDONLY);
+	CHECK(self >= 0);
+	CHECK(ioctl(f, SYSGENID_SET_SCOPE, self) == 0);
+	CHECK(ioctl(f, SYSGENID_BUMP_SCOPE, 0) == 0);
+	return 0;
+}
+
+TEST(set_scope_is_refused_for_a_sibling)
+{
+	struct container c;
+	int status;
+
+	start_container(_metadata, &c);
+	EXPECT_EQ(0, in_pidns(userns_set_scope, &c.ns, true));
+	ASSERT_EQ(1, write(c.sock, "-", 1));
+	ASSERT_EQ(c.pid, waitpid(c.pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* A new scope's value is one no scope had: a restored one never repeats. */

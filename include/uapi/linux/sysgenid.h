@@ -175,4 +175,22 @@ struct sysgenid_page {
  */
 #define SYSGENID_BUMP_SCOPE		_IO(SYSGENID_IOCTL_V6, 5)
 
+/**
+ * define SYSGENID_SET_SCOPE - bind this file to a container's scope
+ *
+ * Argument: a file descriptor of a pid namespace (/proc/PID/ns/pid).
+ *
+ * A file belongs to the scope of its opener's pid namespace; this binds
+ * it to the scope of the given one instead, so that a container manager
+ * in the host's namespace can watch a container or make its events
+ * (SYSGENID_BUMP_SCOPE). Only for a file that has not been read, written,
+ * polled, mapped nor waited on, and once. A watcher stays one, up to date
+ * in its new scope.
+ *
+ * Return: 0. Fails with EBADF for a bad descriptor, EINVAL if it is not a
+ * pid namespace's, EPERM as SYSGENID_BUMP_SCOPE does for that namespace's
+ * scope, and EBUSY for a file used or bound before.
+ */
+#define SYSGENID_SET_SCOPE		_IO(SYSGENID_IOCTL_V6, 6)
+
 #endif /* _UAPI_LINUX_SYSGENID_H */
