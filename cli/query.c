@@ -49,6 +49,10 @@ static const char status_help[] =
 	"watchers, and what shows a clone before its notification arrives:\n"
 	"\"ID page\" (mapped: a check of a few loads), \"ioctl\" (sysgenid\n"
 	"sync, one system call) or \"none\" (no VM generation ID device).\n"
+	"Then the scope: the pid namespace whose generation this is (a\n"
+	"container's; level 0 is the host's), as /proc/PID/ns/pid names it.\n"
+	"In a container, the generation and outdated watchers are its\n"
+	"scope's, and the watchers unknown.\n"
 	"  -j, --json    one JSON object\n";
 
 /*
@@ -113,6 +117,29 @@ static int read_attr(const char *name, long long *val)
 	return 0;
 }
 
+/*
+ * The scope of a probe: its pid namespace's inode number and level, from
+ * fdinfo; -ENOENT from a module without scopes.
+ */
+static int scope_of(const struct sysgenid *h, unsigned long *inum,
+		    unsigned int *level)
+{
+	char path[64], line[128];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", sysgenid_fd(h));
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		found += sscanf(line, "sysgenid-scope: %lu", inum) == 1;
+		found += sscanf(line, "sysgenid-scope-level: %u", level) == 1;
+	}
+	fclose(f);
+	return found == 2 ? 0 : -ENOENT;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -122,9 +149,13 @@ int cmd_status(int argc, char **argv)
 	};
 	const struct cmd_opts o = { status_help, lo, ":hj" };
 	long long gen, watchers = -1, outdated;
+	unsigned int level = 0;
+	unsigned long inum = 0;
 	const char *prot;
-	bool json = false;
-	char wbuf[24], pbuf[24];
+	bool json = false, scoped;
+	char wbuf[24], pbuf[24], sbuf[48];
+	struct sysgenid *h;
+	uint32_t g;
 	int c, err;
 
 	while ((c = next_opt(argc, argv, &o)) != -1) {
@@ -134,6 +165,21 @@ int cmd_status(int argc, char **argv)
 	}
 
 	prot = protection();
+	/* sysfs shows the host's scope; a container's comes from the device. */
+	scoped = !sysgenid_open_probe(&h);
+	if (scoped) {
+		scoped = !scope_of(h, &inum, &level);
+		if (scoped && level) {
+			sysgenid_get(h, &g);
+			gen = g;
+			outdated = sysgenid_outdated_watchers(h);
+			sysgenid_close(h);
+			if (outdated < 0)
+				return fail(outdated, "outdated watchers");
+			goto print;
+		}
+		sysgenid_close(h);
+	}
 	err = read_attr("generation", &gen);
 	if (!err)
 		err = read_attr("watchers", &watchers);
@@ -141,9 +187,6 @@ int cmd_status(int argc, char **argv)
 		err = read_attr("outdated_watchers", &outdated);
 	if (err == -ENOENT) {
 		/* No sysfs: the device tells all but the watcher count. */
-		struct sysgenid *h;
-		uint32_t g;
-
 		if (open_handle(&h, false))
 			return EXIT_ERROR;
 		sysgenid_get(h, &g);
@@ -157,6 +200,15 @@ int cmd_status(int argc, char **argv)
 		return fail(err, SYSFS_DIR);
 	}
 
+print:
+	sbuf[0] = '\0';
+	if (scoped && json)
+		snprintf(sbuf, sizeof(sbuf),
+			 ", \"scope\": \"pid:[%lu]\", \"scope_level\": %u",
+			 inum, level);
+	else if (scoped)
+		snprintf(sbuf, sizeof(sbuf), "scope: pid:[%lu] (level %u)\n",
+			 inum, level);
 	if (watchers < 0)
 		strcpy(wbuf, json ? "null" : "unknown");
 	else
@@ -167,12 +219,12 @@ int cmd_status(int argc, char **argv)
 		snprintf(pbuf, sizeof(pbuf), json ? "\"%s\"" : "%s", prot);
 	if (json)
 		printf("{\"generation\": %lld, \"watchers\": %s, "
-		       "\"outdated_watchers\": %lld, \"protection\": %s}\n",
-		       gen, wbuf, outdated, pbuf);
+		       "\"outdated_watchers\": %lld, \"protection\": %s%s}\n",
+		       gen, wbuf, outdated, pbuf, sbuf);
 	else
 		printf("generation: %lld\nwatchers: %s\n"
-		       "outdated watchers: %lld\nprotection: %s\n",
-		       gen, wbuf, outdated, pbuf);
+		       "outdated watchers: %lld\nprotection: %s\n%s",
+		       gen, wbuf, outdated, pbuf, sbuf);
 	return EXIT_OK;
 }
 

@@ -33,7 +33,7 @@ struct sysgenid {
  * (fork()) would keep the watcher alive, and outdated, after the owner
  * closed it or exited.
  */
-static int map_pages(struct sysgenid *h, int flags)
+static int map_pages(struct sysgenid *h, int flags, int pidns_fd)
 {
 	void *map;
 	int fd, err;
@@ -42,6 +42,12 @@ static int map_pages(struct sysgenid *h, int flags)
 		open(LIBSYSGENID_DEVICE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* The mapping's file in the same scope as the handle's. */
+	if (fd != h->fd && pidns_fd >= 0 &&
+	    ioctl(fd, SYSGENID_SET_SCOPE, pidns_fd)) {
+		err = -errno;
+		goto out;
+	}
 
 	map = mmap(NULL, h->page_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
@@ -77,7 +83,8 @@ out:
 	return err;
 }
 
-static int open_flags(struct sysgenid **out, int flags)
+/* pidns_fd: a pid namespace whose scope the handle binds to, or -1. */
+static int open_flags(struct sysgenid **out, int flags, int pidns_fd)
 {
 	struct sysgenid *h;
 	int err;
@@ -93,7 +100,13 @@ static int open_flags(struct sysgenid **out, int flags)
 		goto fail;
 	}
 
-	err = map_pages(h, flags);
+	if (pidns_fd >= 0 && ioctl(h->fd, SYSGENID_SET_SCOPE, pidns_fd)) {
+		err = -errno;
+		close(h->fd);
+		goto fail;
+	}
+
+	err = map_pages(h, flags, pidns_fd);
 	if (err) {
 		close(h->fd);
 		goto fail;
@@ -109,12 +122,19 @@ fail:
 
 int sysgenid_open(struct sysgenid **out)
 {
-	return open_flags(out, O_RDWR);
+	return open_flags(out, O_RDWR, -1);
 }
 
 int sysgenid_open_probe(struct sysgenid **out)
 {
-	return open_flags(out, O_RDONLY);
+	return open_flags(out, O_RDONLY, -1);
+}
+
+int sysgenid_open_scope(struct sysgenid **out, int pidns_fd)
+{
+	if (pidns_fd < 0)
+		return -EBADF;
+	return open_flags(out, O_RDONLY, pidns_fd);
 }
 
 void sysgenid_close(struct sysgenid *h)
@@ -252,6 +272,11 @@ __asm__(".symver sysgenid_wait_watchers_v1_1,sysgenid_wait_watchers@@LIBSYSGENID
 int sysgenid_bump(const struct sysgenid *h, uint32_t min)
 {
 	return sysgenid_ioctl(h, SYSGENID_FORCE_GEN_UPDATE, min);
+}
+
+int sysgenid_bump_scope(const struct sysgenid *h)
+{
+	return sysgenid_ioctl(h, SYSGENID_BUMP_SCOPE, 0);
 }
 
 int sysgenid_set_tracking(const struct sysgenid *h, bool track)

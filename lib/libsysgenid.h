@@ -95,6 +95,27 @@ int sysgenid_open(struct sysgenid **out);
 int sysgenid_open_probe(struct sysgenid **out);
 
 /**
+ * sysgenid_open_scope() - open a probe of a container's scope
+ * @out: set to the new handle on success
+ * @pidns_fd: a file descriptor of the container's pid namespace
+ *	(/proc/PID/ns/pid)
+ *
+ * Every handle belongs to a scope: that of the pid namespace its opener
+ * was in (a container's, or the host's, the root scope). An event of a
+ * scope reaches every scope below it, and a container's stays in its
+ * subtree. This opens a probe, as sysgenid_open_probe(), of the
+ * scope of @pidns_fd instead: a container manager in the host's
+ * namespace reads, waits for and bumps (sysgenid_bump_scope()) that
+ * container's generation with it.
+ *
+ * Return: as sysgenid_open(); -EBADF or -EINVAL if @pidns_fd is not a pid
+ * namespace's, -EPERM without CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over
+ * it or if it is not the caller's or below it, -ENOTTY from a module
+ * without scopes.
+ */
+int sysgenid_open_scope(struct sysgenid **out, int pidns_fd);
+
+/**
  * sysgenid_close() - close a handle
  * @h: the handle, or NULL (nothing happens)
  *
@@ -246,6 +267,24 @@ int sysgenid_wait_watchers(const struct sysgenid *h, int timeout_ms);
  * initial user namespace.
  */
 int sysgenid_bump(const struct sysgenid *h, uint32_t min);
+
+/**
+ * sysgenid_bump_scope() - an event for the handle's scope and below
+ * @h: the handle (a probe will do), of a container's scope
+ *
+ * One event in the handle's scope and in every scope below it, and in no
+ * other: a container manager tells a restored container, and it alone,
+ * that it is a copy. Its generation moves to a value no scope has had
+ * since the module was loaded. The kernel's random number generator is
+ * the host's and is not reseeded. From the root scope it is
+ * sysgenid_bump() of one step.
+ *
+ * Return: 0; -EPERM without CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over
+ * the user namespace that owns the scope's pid namespace, or if that
+ * namespace is not the caller's or below it; -ENOTTY from a module
+ * without scopes.
+ */
+int sysgenid_bump_scope(const struct sysgenid *h);
 
 /**
  * sysgenid_set_tracking() - count a watcher or not

@@ -85,7 +85,10 @@
  * @sibling: in the parent's @children
  * @ns: the pid namespace, referenced (a namespace's address may be reused
  *	once it is freed)
- * @ref: files, mappings and child scopes
+ * @ref: files, mappings, child scopes, and the tree's own while @cached
+ * @cached: the tree holds the scope while its pid namespace has tasks, so
+ *	that a container's generation lasts as long as the container, open
+ *	files or not; under sysgenid_scope_lock
  *
  * The counts, @seq's writers and the tree's lists are under sysgenid_lock.
  */
@@ -103,6 +106,7 @@ struct sysgenid_scope {
 	struct list_head sibling;
 	struct pid_namespace *ns;
 	refcount_t ref;
+	bool cached;
 };
 
 /**
@@ -729,6 +733,39 @@ static struct sysgenid_scope *sysgenid_child(struct sysgenid_scope *parent,
 	return NULL;
 }
 
+/* Whether tasks may still join @ns: false once its init has exited. */
+static bool sysgenid_pidns_alive(struct pid_namespace *ns)
+{
+	return READ_ONCE(ns->pid_allocated) & PIDNS_ADDING;
+}
+
+/*
+ * Drops the tree's reference on the scopes of pid namespaces that died
+ * (all of them with @all, at unload); those that no file or mapping holds
+ * are freed. A walk over scopes, made when a scope is made.
+ */
+static void sysgenid_scope_reap(bool all)
+{
+	struct sysgenid_scope *s, *dead[16];
+	int i, n;
+
+	do {
+		n = 0;
+		mutex_lock(&sysgenid_scope_lock);
+		for (s = &sysgenid_root; s && n < ARRAY_SIZE(dead);
+		     s = sysgenid_next(s, &sysgenid_root)) {
+			if (s->cached && (all || !sysgenid_pidns_alive(s->ns))) {
+				s->cached = false;
+				dead[n++] = s;
+			}
+		}
+		mutex_unlock(&sysgenid_scope_lock);
+		/* Children first: each holds its parent. */
+		for (i = n - 1; i >= 0; i--)
+			sysgenid_scope_put(dead[i]);
+	} while (n == ARRAY_SIZE(dead));
+}
+
 /* A new scope for @ns below @parent, which it references. */
 static struct sysgenid_scope *sysgenid_scope_new(struct sysgenid_scope *parent,
 						 struct pid_namespace *ns)
@@ -752,7 +789,9 @@ static struct sysgenid_scope *sysgenid_scope_new(struct sysgenid_scope *parent,
 	init_waitqueue_head(&scope->watchers_wait);
 	INIT_LIST_HEAD(&scope->children);
 	scope->ns = get_pid_ns(ns);
-	refcount_set(&scope->ref, 1);
+	/* The caller's reference and the tree's. */
+	refcount_set(&scope->ref, 2);
+	scope->cached = true;
 	refcount_inc(&parent->ref);
 	scope->parent = parent;
 	scope->page->vmgenid_offset = sysgenid_root.page->vmgenid_offset;
@@ -784,6 +823,21 @@ static struct sysgenid_scope *sysgenid_scope_get(struct pid_namespace *ns)
 		chain[p->level] = p;
 
 	mutex_lock(&sysgenid_scope_lock);
+	/* The common case: a scope of a living namespace. */
+	if (ns->level) {
+		for (level = 1, scope = &sysgenid_root;
+		     scope && level <= ns->level; level++)
+			scope = sysgenid_child(scope, chain[level]);
+		if (scope && refcount_inc_not_zero(&scope->ref)) {
+			mutex_unlock(&sysgenid_scope_lock);
+			return scope;
+		}
+		mutex_unlock(&sysgenid_scope_lock);
+		/* Making one: first free the scopes of dead namespaces. */
+		sysgenid_scope_reap(false);
+		mutex_lock(&sysgenid_scope_lock);
+		scope = &sysgenid_root;
+	}
 	refcount_inc(&scope->ref);
 	for (level = 1; level <= ns->level; level++) {
 		child = sysgenid_child(scope, chain[level]);
@@ -1265,7 +1319,11 @@ static void __exit sysgenid_exit(void)
 		unregister_random_vmfork_notifier(&sysgenid_vmfork_nb);
 	flush_work(&sysgenid_vmfork_work);
 	misc_deregister(&sysgenid_misc);
-	/* No file, hence no mapping, is left: each holds a module reference. */
+	/*
+	 * No file, hence no mapping, is left: each holds a module reference.
+	 * Only the tree holds scopes now.
+	 */
+	sysgenid_scope_reap(true);
 	sysgenid_cleanup();
 }
 module_exit(sysgenid_exit);
