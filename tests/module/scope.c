@@ -449,6 +449,59 @@ TEST(set_scope_is_refused_for_a_sibling)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* The container: sends a file of its scope and its namespace, and exits. */
+static int send_and_exit(void *arg)
+{
+	int sock = *(int *)arg, ns = open("/proc/self/ns/pid", O_RDONLY);
+
+	CHECK(ns >= 0);
+	CHECK(send_fd(sock, sg_open(O_RDWR)) == 0);
+	CHECK(send_fd(sock, ns) == 0);
+	return 0;
+}
+
+/*
+ * A scope outlives its namespace while a file or a mapping holds it, and
+ * is freed after (KASAN and kmemleak on the debug kernel watch): files
+ * bound to a dead namespace's scope, mapped, bumped and closed, while new
+ * scopes (which free the dead ones) come and go.
+ */
+TEST(scopes_outlive_their_namespace_while_held)
+{
+	int sv[2], i;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	for (i = 0; i < 50; i++) {
+		int fd, ns, bound = sg_open(O_RDONLY);
+		const __u32 *p, *q;
+		__u32 g;
+
+		ASSERT_EQ(0, in_pidns(send_and_exit, &sv[1], false));
+		fd = recv_file(sv[0]);
+		ns = recv_file(sv[0]);
+		ASSERT_LE(0, fd);
+		ASSERT_LE(0, ns);
+		/* Dead now: another scope's making frees what no one holds. */
+		ASSERT_EQ(0, in_pidns(bump_own, NULL, false));
+		ASSERT_EQ(0, ioctl(bound, SYSGENID_SET_SCOPE, ns));
+		p = map_gen(fd);
+		q = map_gen(bound);
+		ASSERT_NE(NULL, p);
+		ASSERT_NE(NULL, q);
+		g = sg_load(p);
+		EXPECT_EQ(g, sg_load(q));
+		close(ns);
+		close(fd);
+		EXPECT_EQ(0, ioctl(bound, SYSGENID_BUMP_SCOPE, 0));
+		EXPECT_NE(g, sg_load(p));
+		EXPECT_EQ(sg_load(p), sg_load(q));
+		close(bound);
+		if (i % 2)
+			munmap((void *)q, sg_page());
+		munmap((void *)p, sg_page());
+	}
+}
+
 /* A new scope's value is one no scope had: a restored one never repeats. */
 static int report_gen(void *arg)
 {
