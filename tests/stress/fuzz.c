@@ -466,20 +466,22 @@ static unsigned long pick_cmd(void)
 		SYSGENID_GET_OUTDATED_WATCHERS, SYSGENID_WAIT_WATCHERS,
 		SYSGENID_FORCE_GEN_UPDATE, SYSGENID_SET_WATCHER_TRACKING,
 		SYSGENID_WAIT_WATCHERS_V6, SYSGENID_TRIGGER_GEN_UPDATE,
+		SYSGENID_BUMP_SCOPE, SYSGENID_SET_SCOPE,
 	};
+	const unsigned int n = sizeof(known) / sizeof(known[0]);
 	unsigned long cmd;
 
 	switch (rnd(6)) {
 	case 0:
 	case 1:
-		return known[rnd(6)];
+		return known[rnd(n)];
 	case 2:		/* a known one with direction and size bits */
-		return known[rnd(6)] | _IOC(rnd(4), 0, 0, 1 + rnd(16));
+		return known[rnd(n)] | _IOC(rnd(4), 0, 0, 1 + rnd(16));
 	case 3:		/* either magic, any number */
 		return _IOC(rnd(4), rnd(2) ? SYSGENID_IOCTL :
 			    SYSGENID_IOCTL_V6, rnd(256), rnd(2) ? 0 : rnd(64));
 	case 4:		/* high bits: the syscall takes an unsigned int */
-		return known[rnd(6)] | (rnd(0xffffffffUL) + 1) << 32;
+		return known[rnd(n)] | (rnd(0xffffffffUL) + 1) << 32;
 	default:
 		/*
 		 * Anything but the types of the VFS's own commands, which it
@@ -541,6 +543,13 @@ static void do_ioctl(void)
 		   nr == SYSGENID_TRIGGER_GEN_UPDATE) {
 		want = arg > 0xffffffffUL ? EINVAL : 0;
 		bump = !want;
+	} else if (nr == SYSGENID_BUMP_SCOPE) {
+		/* Every file here is of the root scope: the host's event. */
+		want = arg ? EINVAL : 0;
+		bump = !want;
+	} else if (nr == SYSGENID_SET_SCOPE) {
+		/* No open file here is a pid namespace's. */
+		want = arg > INT_MAX || fcntl(arg, F_GETFD) < 0 ? EBADF : EINVAL;
 	} else if (nr == SYSGENID_SET_WATCHER_TRACKING) {
 		if (in_child && f->inherited)
 			return;
