@@ -551,9 +551,12 @@ static long sysgenid_set_scope(struct sysgenid_file *priv, unsigned long nsfd)
 	f = nsfd <= INT_MAX ? fget(nsfd) : NULL;
 	if (!f)
 		return -EBADF;
+	if (file_inode(f)->i_sb->s_magic != NSFS_MAGIC) {
+		ret = -EINVAL;
+		goto out;
+	}
 	nsc = get_proc_ns(file_inode(f));
-	if (file_inode(f)->i_sb->s_magic != NSFS_MAGIC ||
-	    nsc->ops->type != CLONE_NEWPID) {
+	if (nsc->ops->type != CLONE_NEWPID) {
 		ret = -EINVAL;
 		goto out;
 	}
