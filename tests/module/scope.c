@@ -502,6 +502,67 @@ TEST(scopes_outlive_their_namespace_while_held)
 	}
 }
 
+/* The container: sends its namespace, opens a file of it and exits. */
+static int send_ns_and_exit(void *arg)
+{
+	int sock = *(int *)arg, ns = open("/proc/self/ns/pid", O_RDONLY);
+
+	CHECK(ns >= 0);
+	CHECK(send_fd(sock, ns) == 0);
+	/* A scope made while its namespace is going away, and dropped. */
+	close(sg_open(O_RDONLY));
+	return 0;
+}
+
+/*
+ * Binds that race the namespace's exit (on the guest's two CPUs): each
+ * either finds the scope alive or makes it again for the dead namespace;
+ * either way the file works and the scope is freed once it is closed and
+ * unmapped (KASAN and kmemleak on the debug kernel watch, and at unload).
+ */
+TEST(binds_race_their_namespace_exit)
+{
+	int sv[2], i, j, status;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	for (i = 0; i < 100; i++) {
+		const __u32 *p[4];
+		int ns, f[4];
+		pid_t pid;
+
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid)
+			_exit(in_pidns(send_ns_and_exit, &sv[1], false));
+		ns = recv_file(sv[0]);
+		ASSERT_LE(0, ns);
+		for (j = 0; j < 4; j++) {
+			f[j] = sg_open(j % 2 ? O_RDWR : O_RDONLY);
+			ASSERT_EQ(0, ioctl(f[j], SYSGENID_SET_SCOPE, ns));
+			p[j] = j % 2 ? map_gen(f[j]) : NULL;
+		}
+		close(ns);
+		ASSERT_EQ(0, ioctl(f[i % 4], SYSGENID_BUMP_SCOPE, 0));
+		/* One scope, whenever each bound: the event reached all. */
+		for (j = 0; j < 4; j++) {
+			EXPECT_EQ(1, fdinfo(f[j], "sysgenid-scope-level"));
+			EXPECT_TRUE(readable(f[j]));
+			if (p[j])
+				EXPECT_EQ(sg_load(p[1]), sg_load(p[j]));
+		}
+		EXPECT_EQ(fdinfo(f[0], "sysgenid-scope"),
+			  fdinfo(f[3], "sysgenid-scope"));
+		for (j = 0; j < 4; j++) {
+			close(f[j]);
+			if (p[j] && (i + j) % 3)
+				munmap((void *)p[j], sg_page());
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+}
+
 /* A new scope's value is one no scope had: a restored one never repeats. */
 static int report_gen(void *arg)
 {
