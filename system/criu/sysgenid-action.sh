@@ -9,13 +9,18 @@
 # post-restore runs once everything is restored and before the tasks run
 # again: they resume with the new generation already mapped. A tree
 # restored into a pid namespace of its own (a container) gets its own
-# event (its scope's: sysgenid bump --scope), the host none. Without the
+# event (its scope's: sysgenid bump --scope), the host none. Where the
+# tree held /dev/sysgenid (images sysgenid-*.img), sysgenid_plugin.so
+# makes that event itself, and this script none: one event per restore. Without the
 # privilege to bump (CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN), the script
 # fails and so does the restore: better no clone than one unaware of it.
 # SYSGENID names the command if it is not on PATH.
 
 case ${CRTOOLS_SCRIPT_ACTION:-} in
 post-restore)
+	for img in "${CRTOOLS_IMAGE_DIR:-/nonexistent}"/sysgenid-*.img; do
+		[ ! -e "$img" ] || exit 0
+	done
 	# The restored tree's own scope: where CRIU restored it into a pid
 	# namespace of its own (a container), an event for it and no one
 	# else; in the host's, the host's event. A module without scopes
