@@ -249,6 +249,21 @@ def report(fig):
         tables.append(table([f"kernel memory, {n:.0f} files",
                              "bytes per file", "objects per file"], rows))
 
+    s = fig.get("scope", {})
+    n = s.get("n")
+    if n:
+        rows = [["slab objects per scope, bytes", fmt(s.get("slab-bytes"))]]
+        rows += [[f"  {k[len('cache:'):]}: objects per scope", fmt(v)]
+                 for k, v in sorted(s.items()) if k.startswith("cache:")]
+        rows += [["kernel memory charged per scope (memcg), bytes: its "
+                  "page and its slab object", fmt(s.get("memcg-bytes"))],
+                 ["root event, no other scope, ns", fmt(s.get("force-0-ns"))],
+                 [f"root event, {n:.0f} scopes, ns",
+                  fmt(s.get("force-N-ns"))],
+                 ["  / no other scope", fmt(ratio(s.get("force-N-ns"),
+                                                  s.get("force-0-ns")), "x")]]
+        tables.append(table([f"scopes, {n:.0f} containers", "figure"], rows))
+
     r = fig.get("restore", {})
     if r:
         tables.append(table(
@@ -313,6 +328,12 @@ def targets(fig):
             figure += f"; slope 100 to 10k: {math.log10(hi / lo) / 2:.2f}"
         t.append((f"fan-out ({mode}): 10x watchers at most 12x time",
                   figure, worst <= 12))
+    sc = fig.get("scope", {})
+    if "memcg-bytes" in sc:
+        extra = sc["memcg-bytes"] - sc["page-bytes"]
+        t.append(("a scope: one page plus a few hundred bytes (at most "
+                  "512 B)", f"{sc['page-bytes']:.0f} + {extra:.0f} B",
+                  0 <= extra <= 512))
     if m.get("files"):
         mod = (m["sysgenid:bytes"] - m["null:bytes"]) / m["files"]
         t.append(("at most 64 B of module memory per watcher",
@@ -334,7 +355,7 @@ def write_data(fig, out):
         json.dump(fig, fp, indent=1, sort_keys=True)
     with open(os.path.join(out, "results.csv"), "w") as fp:
         fp.write("group,key,value\n")
-        for group in ("probe", "bump", "fanout", "mem"):
+        for group in ("probe", "bump", "fanout", "mem", "scope"):
             for key, v in sorted(fig.get(group, {}).items()):
                 fp.write(f"{group},{key},{v:.6g}\n")
         r = fig.get("restore")
@@ -371,7 +392,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(
         os.environ.get("BUILD", os.path.join(TOP, "build")), "bench"))
     ap.add_argument("--only", default="",
-                    help="probe,slab,bump,fanout (in-guest) or restore; "
+                    help="probe,slab,bump,fanout,scope (in-guest) or "
+                    "restore; "
                     "default: all")
     ap.add_argument("--append", default="",
                     help="kernel command line, e.g. sgb.fanout=10,100")

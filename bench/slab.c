@@ -16,52 +16,9 @@
  * and over all caches DEV:bytes (objects times size) and DEV:slab-bytes
  * (pages held by slabs).
  */
-#include "bench.h"
+#include "slabinfo.h"
 
 #define N		100000
-#define MAX_CACHES	1024
-
-struct cache {
-	char name[64];
-	long active, objsize, slab_bytes;
-};
-
-struct snap {
-	int n;
-	struct cache c[MAX_CACHES];
-};
-
-static void take(struct snap *s)
-{
-	FILE *f = fopen("/proc/slabinfo", "r");
-	long page = sysconf(_SC_PAGESIZE);
-	char line[512];
-
-	if (!f)
-		die("/proc/slabinfo: %s", strerror(errno));
-	s->n = 0;
-	while (fgets(line, sizeof(line), f) && s->n < MAX_CACHES) {
-		struct cache *c = &s->c[s->n];
-		long num, perslab, pages, slabs;
-
-		/* name active num objsize perslab pages : tunables ... */
-		if (sscanf(line, "%63s %ld %ld %ld %ld %ld : tunables %*d %*d %*d"
-			   " : slabdata %*d %ld", c->name, &c->active, &num,
-			   &c->objsize, &perslab, &pages, &slabs) != 7)
-			continue;
-		c->slab_bytes = slabs * pages * page;
-		s->n++;
-	}
-	fclose(f);
-}
-
-static const struct cache *find(const struct snap *s, const char *name)
-{
-	for (int i = 0; i < s->n; i++)
-		if (!strcmp(s->c[i].name, name))
-			return &s->c[i];
-	return NULL;
-}
 
 static void experiment(const char *label, const char *path)
 {
@@ -86,7 +43,7 @@ static void experiment(const char *label, const char *path)
 	for (i = 0; i < after.n; i++) {
 		const struct cache *a = &after.c[i];
 		const struct cache *b = find(&before, a->name);
-		long d = a->active - (b ? b->active : 0);
+		long d = gained(&before, a);
 
 		bytes += d * a->objsize;
 		slab_bytes += a->slab_bytes - (b ? b->slab_bytes : 0);
