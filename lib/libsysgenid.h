@@ -112,6 +112,8 @@ int sysgenid_open_probe(struct sysgenid **out);
  * namespace's, -EPERM without CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN over
  * it or if it is not the caller's or below it, -ENOTTY from a module
  * without scopes.
+ *
+ * Since 1.2.
  */
 int sysgenid_open_scope(struct sysgenid **out, int pidns_fd);
 
@@ -283,6 +285,8 @@ int sysgenid_bump(const struct sysgenid *h, uint32_t min);
  * the user namespace that owns the scope's pid namespace, or if that
  * namespace is not the caller's or below it; -ENOTTY from a module
  * without scopes.
+ *
+ * Since 1.2.
  */
 int sysgenid_bump_scope(const struct sysgenid *h);
 
