@@ -18,6 +18,7 @@
 
 case ${CRTOOLS_SCRIPT_ACTION:-} in
 post-restore)
+	# A tree that held the device: sysgenid_plugin.so makes the event.
 	for img in "${CRTOOLS_IMAGE_DIR:-/nonexistent}"/sysgenid-*.img; do
 		[ ! -e "$img" ] || exit 0
 	done
