@@ -25,7 +25,8 @@ KVER ?= $(firstword $(KERNELS))
 # A full release (it has a "-") is taken as it is: the debug kernel is not
 # installed in /boot.
 KREL = $(if $(findstring -,$(KVER)),$(KVER),$(shell tests/vm/kver $(KVER)))
-BUILD := $(CURDIR)/build
+# The harness passes its own (BUILD=DIR tests/vm/check, the debug check).
+BUILD ?= $(CURDIR)/build
 export BUILD
 
 # Parts that stage files into the guest (each has a `stage` target).

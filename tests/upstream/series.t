@@ -79,7 +79,12 @@ if ! make -C "$top" --no-print-directory patches >"$logs/series-make.log" \
 	tail -n 30 "$logs/series-make.log" | sed 's/^/#   /'
 	finish
 fi
-count=$(ls "$patches"/0*.patch | wc -l)
+count=$(ls "$patches"/0*.patch 2>/dev/null | wc -l)
+# The cover letter and at least the driver, its docs and its selftests.
+if [ "$count" -lt 4 ]; then
+	not_ok "make patches: $count files in $patches"
+	finish
+fi
 ok "make patches: $count files in $patches"
 
 # The fresh tree: the tarball as it is, committed whole (its .gitignore
@@ -100,7 +105,10 @@ fresh_tree() {
 	git log --oneline -n "$count"
 }
 check "git am onto a fresh linux-source-6.12 tree" am fresh_tree
-[ -e "$tree/drivers/misc/sysgenid.c" ] || finish
+if [ ! -e "$tree/drivers/misc/sysgenid.c" ]; then
+	not_ok "the series puts drivers/misc/sysgenid.c in the tree"
+	finish
+fi
 
 for p in "$patches"/0*.patch; do
 	name=$(basename "$p" .patch)
