@@ -38,28 +38,6 @@ static long long attr(const char *name)
 	return strcmp(end, "\n") ? -1 : v;
 }
 
-/* The value of "KEY: N" in @fd's fdinfo (of this process), else -1. */
-static long long fdinfo_value(int fd, const char *key)
-{
-	char path[64], buf[1024], *s, *end;
-	size_t klen = strlen(key);
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	if (slurp(path, buf, sizeof(buf)) < 0)
-		return -1;
-	for (s = buf; s; s = strchr(s, '\n'), s = s ? s + 1 : NULL) {
-		if (strncmp(s, key, klen) || s[klen] != ':')
-			continue;
-		s += klen + 1;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!isdigit(*s))
-			return -1;
-		return strtoll(s, &end, 10);
-	}
-	return -1;
-}
-
 TEST(device_node_is_a_char_device_mode_0666)
 {
 	struct stat st;
@@ -128,13 +106,13 @@ TEST(fdinfo_of_fresh_files)
 	int ro = sg_open(O_RDONLY);
 	__u32 g = sg_gen();
 
-	EXPECT_EQ(g, fdinfo_value(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
-	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo_value(wo, "sysgenid-tracked"));
-	EXPECT_EQ(g, fdinfo_value(ro, "sysgenid-acked"));
-	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-tracked"));
-	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-outdated"));
+	EXPECT_EQ(g, sg_fdinfo(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, sg_fdinfo(fd, "sysgenid-tracked"));
+	EXPECT_EQ(0, sg_fdinfo(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, sg_fdinfo(wo, "sysgenid-tracked"));
+	EXPECT_EQ(g, sg_fdinfo(ro, "sysgenid-acked"));
+	EXPECT_EQ(0, sg_fdinfo(ro, "sysgenid-tracked"));
+	EXPECT_EQ(0, sg_fdinfo(ro, "sysgenid-outdated"));
 	close(ro);
 	close(wo);
 	close(fd);
@@ -149,19 +127,19 @@ TEST(fdinfo_follows_events_and_confirmations)
 	sg_bump(ro);
 	sg_bump(ro);
 	/* Acknowledged is still the old one until confirmed. */
-	EXPECT_EQ(g, fdinfo_value(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo_value(ro, "sysgenid-outdated"));
-	EXPECT_EQ(0, fdinfo_value(ro, "sysgenid-tracked"));
+	EXPECT_EQ(g, sg_fdinfo(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, sg_fdinfo(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, sg_fdinfo(ro, "sysgenid-outdated"));
+	EXPECT_EQ(0, sg_fdinfo(ro, "sysgenid-tracked"));
 	sg_ack(fd);
-	EXPECT_EQ(g + 2, fdinfo_value(fd, "sysgenid-acked"));
-	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-outdated"));
-	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
+	EXPECT_EQ(g + 2, sg_fdinfo(fd, "sysgenid-acked"));
+	EXPECT_EQ(0, sg_fdinfo(fd, "sysgenid-outdated"));
+	EXPECT_EQ(1, sg_fdinfo(fd, "sysgenid-tracked"));
 	/* Counter back at the acknowledged value: still outdated. */
 	sg_set_gen(ro, g + 2 + 0x40000000);
 	sg_set_gen(ro, g + 2);
-	EXPECT_EQ(g + 2, fdinfo_value(fd, "sysgenid-acked"));
-	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-outdated"));
+	EXPECT_EQ(g + 2, sg_fdinfo(fd, "sysgenid-acked"));
+	EXPECT_EQ(1, sg_fdinfo(fd, "sysgenid-outdated"));
 	close(ro);
 	close(fd);
 }
@@ -171,9 +149,9 @@ TEST(fdinfo_tracked_follows_set_watcher_tracking)
 	int fd = sg_open(O_RDWR);
 
 	ASSERT_EQ(0, ioctl(fd, SYSGENID_SET_WATCHER_TRACKING, 0));
-	EXPECT_EQ(0, fdinfo_value(fd, "sysgenid-tracked"));
+	EXPECT_EQ(0, sg_fdinfo(fd, "sysgenid-tracked"));
 	ASSERT_EQ(0, ioctl(fd, SYSGENID_SET_WATCHER_TRACKING, 1));
-	EXPECT_EQ(1, fdinfo_value(fd, "sysgenid-tracked"));
+	EXPECT_EQ(1, sg_fdinfo(fd, "sysgenid-tracked"));
 	close(fd);
 }
 

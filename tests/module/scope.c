@@ -58,25 +58,6 @@ static bool readable(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
-/* The value of an fdinfo field of fd, or -1. */
-static long fdinfo(int fd, const char *key)
-{
-	char path[64], line[128];
-	size_t n = strlen(key);
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			v = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 static __u32 sysfs_gen(void)
 {
 	FILE *f = fopen("/sys/class/misc/sysgenid/generation", "r");
@@ -97,7 +78,7 @@ static int bump_own(void *arg)
 
 	(void)arg;
 	CHECK(p);
-	CHECK(fdinfo(fd, "sysgenid-scope-level") == 1);
+	CHECK(sg_fdinfo(fd, "sysgenid-scope-level") == 1);
 	before = sg_load(p);
 	CHECK(!readable(fd));
 	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
@@ -118,7 +99,7 @@ TEST(scope_event_stays_in_its_scope)
 	__u32 root = sysfs_gen();
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, fdinfo(fd, "sysgenid-scope-level"));
+	ASSERT_EQ(0, sg_fdinfo(fd, "sysgenid-scope-level"));
 	ASSERT_EQ(0, in_pidns(bump_own, NULL, false));
 	EXPECT_EQ(root, sysfs_gen());
 	EXPECT_EQ(root, sg_load(p));
@@ -132,11 +113,12 @@ struct holder {
 	int go[2];		/* the test writes one byte per step */
 };
 
-static int hold(void *arg)
+/*
+ * Reports the generation of @fd's mapping @p, waits for the test's byte,
+ * and checks that an event came meanwhile: 0, or the failing line.
+ */
+static int report_and_wait(struct holder *h, int fd, const __u32 *p)
 {
-	struct holder *h = arg;
-	int fd = sg_open(O_RDWR);
-	const __u32 *p = map_gen(fd);
 	__u32 before;
 	char c;
 
@@ -144,10 +126,17 @@ static int hold(void *arg)
 	before = sg_load(p);
 	CHECK(write(h->ready[1], &before, sizeof(before)) == sizeof(before));
 	CHECK(read(h->go[0], &c, 1) == 1);
-	/* The test made a root event meanwhile. */
 	CHECK(sg_load(p) != before);
 	CHECK(readable(fd));
 	return 0;
+}
+
+/* The test makes a root event meanwhile. */
+static int hold(void *arg)
+{
+	int fd = sg_open(O_RDWR);
+
+	return report_and_wait(arg, fd, map_gen(fd));
 }
 
 TEST(root_event_reaches_every_scope)
@@ -177,18 +166,13 @@ TEST(root_event_reaches_every_scope)
 /* Nested: the child scope sees its parent's event, not the reverse. */
 static int nested_inner(void *arg)
 {
-	struct holder *h = arg;
-	int fd = sg_open(O_RDWR);
-	const __u32 *p = map_gen(fd);
+	int fd = sg_open(O_RDWR), ret;
 	__u32 before;
-	char c;
 
-	CHECK(p);
-	CHECK(fdinfo(fd, "sysgenid-scope-level") == 2);
-	before = sg_load(p);
-	CHECK(write(h->ready[1], &before, sizeof(before)) == sizeof(before));
-	CHECK(read(h->go[0], &c, 1) == 1);
-	CHECK(sg_load(p) != before && readable(fd));
+	CHECK(sg_fdinfo(fd, "sysgenid-scope-level") == 2);
+	ret = report_and_wait(arg, fd, map_gen(fd));
+	if (ret)
+		return ret;
 	/* Its own event: the parent's file must not see it. */
 	CHECK(read(fd, &before, sizeof(before)) == sizeof(before));
 	CHECK(write(fd, &before, sizeof(before)) == sizeof(before));
@@ -329,7 +313,7 @@ TEST(user_namespace_root_bumps_its_own_scope_only)
 	ASSERT_EQ(0, in_pidns(send_file, &sv[1], false));
 	fds[1] = recv_file(sv[0]);
 	ASSERT_LE(0, fds[1]);
-	ASSERT_EQ(1, fdinfo(fds[1], "sysgenid-scope-level"));
+	ASSERT_EQ(1, sg_fdinfo(fds[1], "sysgenid-scope-level"));
 	ASSERT_EQ(0, in_pidns(userns_bump, fds, true));
 	EXPECT_EQ(root, sysfs_gen());
 	EXPECT_FALSE(readable(fds[0]));
@@ -402,8 +386,8 @@ TEST(set_scope_binds_a_file_to_a_container)
 	EXPECT_EQ(EBUSY, errno);
 
 	ASSERT_EQ(0, ioctl(f, SYSGENID_SET_SCOPE, c.ns));
-	EXPECT_EQ(1, fdinfo(f, "sysgenid-scope-level"));
-	EXPECT_EQ(1, fdinfo(f, "sysgenid-tracked"));
+	EXPECT_EQ(1, sg_fdinfo(f, "sysgenid-scope-level"));
+	EXPECT_EQ(1, sg_fdinfo(f, "sysgenid-tracked"));
 	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, c.ns));
 	EXPECT_EQ(EBUSY, errno);
 	/* The container's event: its process and this file see it. */
@@ -545,13 +529,13 @@ TEST(binds_race_their_namespace_exit)
 		ASSERT_EQ(0, ioctl(f[i % 4], SYSGENID_BUMP_SCOPE, 0));
 		/* One scope, whenever each bound: the event reached all. */
 		for (j = 0; j < 4; j++) {
-			EXPECT_EQ(1, fdinfo(f[j], "sysgenid-scope-level"));
+			EXPECT_EQ(1, sg_fdinfo(f[j], "sysgenid-scope-level"));
 			EXPECT_TRUE(readable(f[j]));
 			if (p[j])
 				EXPECT_EQ(sg_load(p[1]), sg_load(p[j]));
 		}
-		EXPECT_EQ(fdinfo(f[0], "sysgenid-scope"),
-			  fdinfo(f[3], "sysgenid-scope"));
+		EXPECT_EQ(sg_fdinfo(f[0], "sysgenid-scope"),
+			  sg_fdinfo(f[3], "sysgenid-scope"));
 		for (j = 0; j < 4; j++) {
 			close(f[j]);
 			if (p[j] && (i + j) % 3)

@@ -64,6 +64,29 @@ static inline int sg_open(int flags)
 	return fd;
 }
 
+/* The value of "KEY: N" in @fd's fdinfo (of this process), else -1. */
+static inline long long sg_fdinfo(int fd, const char *key)
+{
+	char path[64], line[128], *s;
+	size_t n = strlen(key);
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, n) || line[n] != ':')
+			continue;
+		s = line + n + 1 + strspn(line + n + 1, " \t");
+		if (*s >= '0' && *s <= '9')
+			v = strtoll(s, NULL, 10);
+	}
+	fclose(f);
+	return v;
+}
+
 static inline size_t sg_page(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
