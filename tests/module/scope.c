@@ -214,6 +214,22 @@ static int nested_outer(void *arg)
 	return 0;
 }
 
+/* A container's watcher, outdated by its own scope's event until go. */
+static int outdate_and_wait(void *arg)
+{
+	struct holder *h = arg;
+	int fd = sg_open(O_RDWR);
+	__u32 g;
+	char c;
+
+	CHECK(ioctl(fd, SYSGENID_BUMP_SCOPE, 0) == 0);
+	CHECK(read(fd, &g, sizeof(g)) == sizeof(g));
+	CHECK(write(h->ready[1], &g, sizeof(g)) == sizeof(g));
+	CHECK(read(h->go[0], &c, 1) == 1);
+	CHECK(write(fd, &g, sizeof(g)) == sizeof(g));
+	return 0;
+}
+
 TEST(nested_scopes_see_their_ancestors_events)
 {
 	ASSERT_EQ(0, in_pidns(nested_outer, NULL, false));
@@ -248,6 +264,45 @@ TEST(outdated_count_covers_the_subtree)
 
 	ASSERT_EQ(0, in_pidns(count_inner, &fd, false));
 	close(fd);
+}
+
+/*
+ * A sibling's outdated watcher: this scope's orchestrator does not wait for
+ * it, the root's does (the file passed in is the sibling's, outdated).
+ */
+static int sibling_waits(void *arg)
+{
+	int fd = sg_open(O_RDWR);
+
+	CHECK(ioctl(fd, SYSGENID_GET_OUTDATED_WATCHERS) == 0);
+	CHECK(ioctl(fd, SYSGENID_WAIT_WATCHERS, 100) == 0);
+	(void)arg;
+	return 0;
+}
+
+TEST(wait_watchers_skips_a_sibling_scope)
+{
+	struct holder h;
+	int root = sg_open(O_RDONLY), status;
+	__u32 g;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(h.ready));
+	ASSERT_EQ(0, pipe(h.go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(in_pidns(outdate_and_wait, &h, false));
+	/* The sibling's watcher is outdated now, until the byte. */
+	ASSERT_EQ(sizeof(g), read(h.ready[0], &g, sizeof(g)));
+	EXPECT_EQ(0, in_pidns(sibling_waits, NULL, false));
+	EXPECT_EQ(-1, ioctl(root, SYSGENID_WAIT_WATCHERS, 100));
+	EXPECT_EQ(ETIME, errno);
+	ASSERT_EQ(1, write(h.go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(root);
 }
 
 /*
