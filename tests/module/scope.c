@@ -431,12 +431,18 @@ TEST(set_scope_binds_a_file_to_a_container)
 {
 	int root = sg_open(O_RDWR), f = sg_open(O_RDWR), status;
 	int net = open("/proc/self/ns/net", O_RDONLY);
+	int path = open("/proc/self/ns/pid", O_PATH);
 	struct container c;
 	__u32 g, before = sysfs_gen();
 
 	start_container(_metadata, &c);
 	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, 999));
 	EXPECT_EQ(EBADF, errno);
+	/* As setns(2): an O_PATH descriptor names no namespace to use. */
+	ASSERT_LE(0, path);
+	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, path));
+	EXPECT_EQ(EBADF, errno);
+	close(path);
 	EXPECT_EQ(-1, ioctl(f, SYSGENID_SET_SCOPE, root));
 	EXPECT_EQ(EINVAL, errno);
 	if (net >= 0) {

@@ -548,8 +548,10 @@ static void do_ioctl(void)
 		want = arg ? EINVAL : 0;
 		bump = !want;
 	} else if (nr == SYSGENID_SET_SCOPE) {
-		/* No open file here is a pid namespace's. */
-		want = arg > INT_MAX || fcntl(arg, F_GETFD) < 0 ? EBADF : EINVAL;
+		/* No file here is a pid namespace's; fget() skips O_PATH. */
+		int fl = arg > INT_MAX ? -1 : fcntl(arg, F_GETFL);
+
+		want = fl < 0 || fl & O_PATH ? EBADF : EINVAL;
 	} else if (nr == SYSGENID_SET_WATCHER_TRACKING) {
 		if (in_child && f->inherited)
 			return;

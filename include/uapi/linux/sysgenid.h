@@ -187,8 +187,8 @@ struct sysgenid_page {
  * polled, mapped nor waited on, and once. A watcher stays one, up to date
  * in its new scope.
  *
- * Return: 0. Fails with EBADF for a bad descriptor, EINVAL if it is not a
- * pid namespace's, EPERM as SYSGENID_BUMP_SCOPE does for that namespace's
+ * Return: 0. Fails with EBADF for a descriptor not open or opened O_PATH,
+ * EINVAL if it is not a pid namespace's, EPERM as SYSGENID_BUMP_SCOPE does for that namespace's
  * scope, and EBUSY for a file used or bound before.
  */
 #define SYSGENID_SET_SCOPE		_IO(SYSGENID_IOCTL_V6, 6)
