@@ -188,8 +188,8 @@ struct sysgenid_page {
  * in its new scope.
  *
  * Return: 0. Fails with EBADF for a descriptor not open or opened O_PATH,
- * EINVAL if it is not a pid namespace's, EPERM as SYSGENID_BUMP_SCOPE does for that namespace's
- * scope, and EBUSY for a file used or bound before.
+ * EINVAL if it is not a pid namespace's, EPERM as SYSGENID_BUMP_SCOPE does
+ * for that namespace's scope, and EBUSY for a file used or bound before.
  */
 #define SYSGENID_SET_SCOPE		_IO(SYSGENID_IOCTL_V6, 6)
 
